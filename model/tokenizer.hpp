@@ -1,0 +1,52 @@
+#pragma once
+// tokenizer — text <-> token ids. Implementations: llama2.c tokenizer.bin, SentencePiece .model,
+// Hugging Face tokenizer.json byte-level BPE, and the byte tokenizer of synthetic models.
+// Immutable after loading and safe to share between threads.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace alisa::model {
+
+class tokenizer {
+ public:
+  virtual ~tokenizer() = default;
+  virtual std::string name() const = 0;  // "llama2c", "sentencepiece", "hf-bpe", "byte"
+  virtual int vocab_size() const = 0;
+  virtual int bos_id() const = 0;  // -1 when the tokenizer has none
+  virtual int eos_id() const = 0;  // -1 when the tokenizer has none
+  // Encodes text; prepends BOS when add_bos and the tokenizer has one.
+  virtual std::vector<int> encode(std::string_view text, bool add_bos) const = 0;
+  // The raw bytes token `id` contributes when it follows `previous` (-1 at the start). May be a
+  // partial UTF-8 sequence (byte-fallback or byte-level tokens); utf8_stream reassembles them.
+  virtual std::string token_bytes(int previous, int id) const = 0;
+  // Decodes a whole sequence (special tokens such as BOS/EOS contribute nothing).
+  virtual std::string decode(const std::vector<int>& ids) const;
+};
+
+// Loads a tokenizer file, choosing the format from its content/name (tokenizer.json,
+// *.model = SentencePiece, anything else = llama2.c tokenizer.bin). `vocab_size` is needed by the
+// llama2.c format (it does not store it); pass the model's.
+absl::StatusOr<std::unique_ptr<tokenizer>> load_tokenizer(const std::string& path, int vocab_size);
+
+// Finds the tokenizer inside a model directory (tokenizer.json, tokenizer.model, tokenizer.bin,
+// tok*.bin, also next to a llama2.c .bin file). NotFound when there is none.
+absl::StatusOr<std::string> find_tokenizer(const std::string& model_spec);
+
+// Byte tokenizer for synthetic models: ids 0..255 are bytes, then BOS/EOS.
+std::unique_ptr<tokenizer> make_byte_tokenizer(int vocab_size, int bos_id, int eos_id);
+
+// Reassembles a stream of token byte strings into complete UTF-8 text, holding back an incomplete
+// trailing sequence until its continuation bytes arrive.
+class utf8_stream {
+ public:
+  std::string push(std::string_view bytes);  // returns the text that is now complete
+  std::string flush();                        // whatever is left (invalid bytes become U+FFFD)
+ private:
+  std::string pending_;
+};
+
+}  // namespace alisa::model
