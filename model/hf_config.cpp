@@ -1,0 +1,184 @@
+#include "model/hf_config.hpp"
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace alisa::model {
+namespace {
+
+using json = nlohmann::json;
+
+// Typed access to config.json fields with the file name in every error.
+class fields {
+ public:
+  fields(const json& j, const std::string& path) : j_(j), path_(path) {}
+
+  absl::StatusOr<int> required_int(const char* name) const {
+    auto it = j_.find(name);
+    if (it == j_.end() || it->is_null()) return error(absl::StrCat("missing required field ", name));
+    if (!it->is_number_integer()) return error(absl::StrCat("field ", name, " is not an integer"));
+    return it->get<int>();
+  }
+  absl::StatusOr<int> optional_int(const char* name, int fallback) const {
+    auto it = j_.find(name);
+    if (it == j_.end() || it->is_null()) return fallback;
+    if (it->is_array() && !it->empty() && it->front().is_number_integer()) return it->front().get<int>();  // eos lists
+    if (!it->is_number_integer()) return error(absl::StrCat("field ", name, " is not an integer"));
+    return it->get<int>();
+  }
+  absl::StatusOr<float> optional_float(const char* name, float fallback) const {
+    auto it = j_.find(name);
+    if (it == j_.end() || it->is_null()) return fallback;
+    if (!it->is_number()) return error(absl::StrCat("field ", name, " is not a number"));
+    return it->get<float>();
+  }
+  absl::StatusOr<bool> optional_bool(const char* name, bool fallback) const {
+    auto it = j_.find(name);
+    if (it == j_.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) return error(absl::StrCat("field ", name, " is not a boolean"));
+    return it->get<bool>();
+  }
+  std::string optional_string(const char* name, const std::string& fallback) const {
+    auto it = j_.find(name);
+    return it != j_.end() && it->is_string() ? it->get<std::string>() : fallback;
+  }
+  bool present_non_null(const char* name) const {
+    auto it = j_.find(name);
+    return it != j_.end() && !it->is_null();
+  }
+  absl::Status error(const std::string& problem) const {
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": ", problem));
+  }
+
+ private:
+  const json& j_;
+  const std::string& path_;
+};
+
+// Unwraps StatusOr values inside the field-by-field parsers below (keeps them linear and short).
+#define ALISA_ASSIGN_OR_RETURN(lhs, expr) \
+  do {                                    \
+    auto alisa_v_ = (expr);               \
+    if (!alisa_v_.ok()) return alisa_v_.status(); \
+    lhs = *alisa_v_;                      \
+  } while (0)
+
+enum class family { llama, opt, unsupported };
+
+family detect_family(const json& j, std::string& name) {
+  auto arch = j.find("architectures");
+  if (arch != j.end() && arch->is_array() && !arch->empty() && arch->front().is_string()) {
+    name = arch->front().get<std::string>();
+    if (name == "LlamaForCausalLM" || name == "MistralForCausalLM" || name == "Qwen2ForCausalLM") return family::llama;
+    if (name == "OPTForCausalLM") return family::opt;
+    return family::unsupported;
+  }
+  auto type = j.find("model_type");
+  name = type != j.end() && type->is_string() ? type->get<std::string>() : "(none: no architectures or model_type)";
+  if (name == "llama" || name == "mistral" || name == "qwen2") return family::llama;
+  if (name == "opt") return family::opt;
+  return family::unsupported;
+}
+
+absl::StatusOr<model_config> parse_llama(const fields& f, const std::string& model_type) {
+  model_config c;
+  c.arch = architecture::llama;
+  c.norm = norm_kind::rms_norm;
+  c.activation = activation_kind::silu_gated;
+  c.rope = rope_layout::rotate_half;
+  ALISA_ASSIGN_OR_RETURN(c.hidden_size, f.required_int("hidden_size"));
+  ALISA_ASSIGN_OR_RETURN(c.intermediate_size, f.required_int("intermediate_size"));
+  ALISA_ASSIGN_OR_RETURN(c.num_layers, f.required_int("num_hidden_layers"));
+  ALISA_ASSIGN_OR_RETURN(c.num_heads, f.required_int("num_attention_heads"));
+  ALISA_ASSIGN_OR_RETURN(c.vocab_size, f.required_int("vocab_size"));
+  ALISA_ASSIGN_OR_RETURN(c.max_position_embeddings, f.required_int("max_position_embeddings"));
+  ALISA_ASSIGN_OR_RETURN(c.num_kv_heads, f.optional_int("num_key_value_heads", c.num_heads));
+  if (c.num_heads <= 0) return f.error("num_attention_heads must be positive");
+  ALISA_ASSIGN_OR_RETURN(c.head_dim, f.optional_int("head_dim", c.hidden_size / c.num_heads));
+  ALISA_ASSIGN_OR_RETURN(c.norm_eps, f.optional_float("rms_norm_eps", 1e-6f));  // HF LlamaConfig default
+  ALISA_ASSIGN_OR_RETURN(c.rope_theta, f.optional_float("rope_theta", 10000.0f));
+  ALISA_ASSIGN_OR_RETURN(c.tie_word_embeddings, f.optional_bool("tie_word_embeddings", false));
+  // Qwen2 always carries q/k/v biases and has no attention_bias field.
+  ALISA_ASSIGN_OR_RETURN(c.attention_bias, f.optional_bool("attention_bias", model_type == "qwen2"));
+  ALISA_ASSIGN_OR_RETURN(c.mlp_bias, f.optional_bool("mlp_bias", false));
+  ALISA_ASSIGN_OR_RETURN(c.bos_token_id, f.optional_int("bos_token_id", 1));
+  ALISA_ASSIGN_OR_RETURN(c.eos_token_id, f.optional_int("eos_token_id", 2));
+  // layer_weights has no slot for a gate_proj bias, so refuse rather than drop it.
+  if (c.mlp_bias) return f.error("mlp_bias=true is not supported for the Llama family");
+  const std::string act = f.optional_string("hidden_act", "silu");
+  if (act != "silu") return f.error(absl::StrCat("unsupported hidden_act '", act, "' (only silu)"));
+  // Scaled RoPE (linear, dynamic, yarn, llama3) changes the angles; silently ignoring it would give
+  // a model that loads but generates garbage at long positions.
+  if (f.present_non_null("rope_scaling")) return f.error("rope_scaling is not supported (must be null or absent)");
+  return c;
+}
+
+absl::StatusOr<model_config> parse_opt(const fields& f) {
+  model_config c;
+  c.arch = architecture::opt;
+  c.norm = norm_kind::layer_norm;
+  c.activation = activation_kind::relu;
+  c.rope = rope_layout::none;
+  c.norm_eps = 1e-5f;  // nn.LayerNorm default; OPT's config has no eps field
+  c.position_offset = 2;  // OPTLearnedPositionalEmbedding offsets positions by 2
+  ALISA_ASSIGN_OR_RETURN(c.hidden_size, f.required_int("hidden_size"));
+  ALISA_ASSIGN_OR_RETURN(c.intermediate_size, f.required_int("ffn_dim"));
+  ALISA_ASSIGN_OR_RETURN(c.num_layers, f.required_int("num_hidden_layers"));
+  ALISA_ASSIGN_OR_RETURN(c.num_heads, f.required_int("num_attention_heads"));
+  ALISA_ASSIGN_OR_RETURN(c.vocab_size, f.required_int("vocab_size"));
+  ALISA_ASSIGN_OR_RETURN(c.max_position_embeddings, f.required_int("max_position_embeddings"));
+  if (c.num_heads <= 0) return f.error("num_attention_heads must be positive");
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = c.hidden_size / c.num_heads;
+  ALISA_ASSIGN_OR_RETURN(c.do_layer_norm_before, f.optional_bool("do_layer_norm_before", true));
+  ALISA_ASSIGN_OR_RETURN(c.word_embed_proj_dim, f.optional_int("word_embed_proj_dim", c.hidden_size));
+  bool bias = true;
+  ALISA_ASSIGN_OR_RETURN(bias, f.optional_bool("enable_bias", true));
+  c.attention_bias = c.mlp_bias = bias;
+  ALISA_ASSIGN_OR_RETURN(c.tie_word_embeddings, f.optional_bool("tie_word_embeddings", true));
+  ALISA_ASSIGN_OR_RETURN(c.bos_token_id, f.optional_int("bos_token_id", 2));
+  ALISA_ASSIGN_OR_RETURN(c.eos_token_id, f.optional_int("eos_token_id", 2));
+  const std::string act = f.optional_string("activation_function", "relu");
+  if (act != "relu") return f.error(absl::StrCat("unsupported activation_function '", act, "' (only relu)"));
+  bool affine = true;
+  ALISA_ASSIGN_OR_RETURN(affine, f.optional_bool("layer_norm_elementwise_affine", true));
+  if (!affine) return f.error("layer_norm_elementwise_affine=false is not supported");
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<model_config> parse_hf_config(const std::string& json_text, const std::string& path) {
+  json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a valid JSON object"));
+  }
+  const fields f(j, path);
+  std::string name;
+  absl::StatusOr<model_config> config;
+  switch (detect_family(j, name)) {
+    case family::llama: config = parse_llama(f, f.optional_string("model_type", "llama")); break;
+    case family::opt: config = parse_opt(f); break;
+    case family::unsupported:
+      return f.error(absl::StrCat("unsupported architecture ", name,
+                                  " (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, OPTForCausalLM)"));
+  }
+  if (!config.ok()) return config.status();
+  if (auto s = validate(*config); !s.ok()) return f.error(std::string(s.message()));
+  return config;
+}
+
+absl::StatusOr<model_config> load_hf_config(const std::string& config_json_path) {
+  std::ifstream in(config_json_path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(config_json_path, ": cannot open"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_hf_config(text.str(), config_json_path);
+}
+
+}  // namespace alisa::model

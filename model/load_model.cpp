@@ -1,0 +1,47 @@
+// Dispatch on the form of the --model argument; each loader owns its format's validation.
+#include "model/load_model.hpp"
+
+#include <exception>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "model/hf_loader.hpp"
+#include "model/llama2c_loader.hpp"
+#include "model/synthetic.hpp"
+
+namespace alisa::model {
+namespace {
+
+absl::StatusOr<model_weights> dispatch(const std::string& spec, const load_options& options) {
+  constexpr std::string_view kSynthetic = "synthetic:";
+  if (spec.starts_with(kSynthetic)) return make_synthetic_model(spec.substr(kSynthetic.size()), options);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(spec, ec);
+  if (ec || !fs::exists(st)) return absl::NotFoundError(absl::StrCat("model path not found: ", spec));
+  if (fs::is_directory(st)) return load_hf_directory(spec);
+  if (spec.ends_with(".bin")) return load_llama2c(spec);
+  if (spec.ends_with(".safetensors") || spec.ends_with(".safetensors.index.json")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        spec, ": a safetensors file alone is not enough; pass the directory holding it and its config.json"));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      spec, ": unrecognised model (expected synthetic:NAME, a Hugging Face directory, or a llama2.c .bin)"));
+}
+
+}  // namespace
+
+absl::StatusOr<model_weights> load_model(const std::string& spec, const load_options& options) {
+  // The parsers avoid exceptions, but a bad_alloc on a huge synthetic preset (or a stray
+  // nlohmann exception) must still become a Status, never escape to the caller.
+  try {
+    return dispatch(spec, options);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        spec, ": out of memory while loading (synthetic presets: try synthetic_dtype bf16)"));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(spec, ": ", e.what()));
+  }
+}
+
+}  // namespace alisa::model
