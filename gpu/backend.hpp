@@ -73,6 +73,7 @@ class backend {
   // --- ops (n = number of token rows) -------------------------------------------------------------
   // out[i] = table row tokens[i] (converted to fp32). tokens: host.
   virtual void embed(const int32_t* tokens, int n, const weight_matrix& table, float* out) = 0;
+  // Element-wise ops and norms accept y == x (in place); linear and attention do not alias.
   // y[n, w.rows] = x[n, w.cols] · wᵀ (+ bias). Streams w once for all n rows.
   virtual void linear(const float* x, int n, const weight_matrix& w, float* y) = 0;
   virtual void rms_norm(const float* x, int n, int dim, const float* gain, float eps, float* y) = 0;
@@ -87,6 +88,15 @@ class backend {
   // Batched causal attention: one item per sequence (items: host array).
   virtual void attention(std::span<const attention_item> items, const attention_shape& shape) = 0;
   virtual void synchronize() = 0;
+
+  // --- measurement ------------------------------------------------------------------------------
+  // Median GB/s (1e9 bytes/s) of a multi-threaded streaming read of `bytes` of this backend's
+  // memory: the roofline that memory-bound decode is compared against. 0 when not measurable.
+  virtual double measure_read_bandwidth_gbs(size_t bytes, int repetitions) {
+    (void)bytes;
+    (void)repetitions;
+    return 0.0;
+  }
 };
 
 // Creates a backend. `num_threads` <= 0 means "all hardware threads" (CPU backend).

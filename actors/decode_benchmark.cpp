@@ -1,0 +1,98 @@
+#include "actors/decode_benchmark.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "gpu/sampler.hpp"
+
+namespace alisa::actors {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+std::vector<std::vector<int32_t>> random_prompts(const decode_bench_options& o, int vocab, int bos) {
+  std::mt19937_64 rng(o.seed);
+  std::uniform_int_distribution<int32_t> token(3, vocab - 1);
+  std::vector<std::vector<int32_t>> prompts(o.batch);
+  for (auto& p : prompts) {
+    p.push_back(bos);
+    while (static_cast<int>(p.size()) < o.prompt_len) p.push_back(token(rng));
+  }
+  return prompts;
+}
+
+struct repetition_timing {
+  double prompt_tps = 0.0;
+  double decode_tps = 0.0;
+};
+
+repetition_timing run_once(gpu::model_runner& runner, const decode_bench_options& o,
+                           const std::vector<std::vector<int32_t>>& prompts) {
+  std::vector<std::unique_ptr<gpu::dense_kv_cache>> caches;
+  for (int b = 0; b < o.batch; ++b) caches.push_back(runner.make_cache(o.prompt_len + o.gen_len));
+  std::vector<gpu::forward_request> requests(o.batch);
+  for (int b = 0; b < o.batch; ++b) requests[b] = {caches[b].get(), prompts[b], false};
+  std::vector<float> logits;
+  const auto prefill_start = clock_type::now();
+  runner.forward(requests, logits);
+  repetition_timing t;
+  t.prompt_tps = o.batch * o.prompt_len / seconds_since(prefill_start);
+
+  const int vocab = runner.config().vocab_size;
+  std::vector<int32_t> next(o.batch);
+  const auto decode_start = clock_type::now();
+  for (int step = 0; step < o.gen_len; ++step) {
+    for (int b = 0; b < o.batch; ++b) {
+      next[b] = gpu::argmax({logits.data() + static_cast<size_t>(b) * vocab, static_cast<size_t>(vocab)});
+      requests[b].tokens = {&next[b], 1};
+    }
+    runner.forward(requests, logits);
+  }
+  t.decode_tps = o.batch * o.gen_len / seconds_since(decode_start);
+  return t;
+}
+
+}  // namespace
+
+summary summarize(const std::vector<double>& values) {
+  summary s;
+  if (values.empty()) return s;
+  s.mean = std::accumulate(values.begin(), values.end(), 0.0) / values.size();
+  double sq = 0.0;
+  for (double v : values) sq += (v - s.mean) * (v - s.mean);
+  s.stddev = values.size() > 1 ? std::sqrt(sq / (values.size() - 1)) : 0.0;
+  std::vector<double> sorted(values);
+  std::sort(sorted.begin(), sorted.end());
+  const size_t mid = sorted.size() / 2;
+  s.median = sorted.size() % 2 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
+  return s;
+}
+
+decode_bench_result run_decode_benchmark(local_engine& engine, const decode_bench_options& o) {
+  auto& runner = engine.runner();
+  const auto& c = runner.config();
+  const auto prompts = random_prompts(o, c.vocab_size, c.bos_token_id);
+  decode_bench_result result;
+  result.weight_bytes_per_step = runner.weight_bytes_per_step();
+  // Each decode step reads every cached K and V row of every layer: mean context over the run.
+  const double mean_context = o.prompt_len + (o.gen_len + 1) / 2.0;
+  result.kv_bytes_per_step = 2.0 * c.num_layers * c.kv_dim() * sizeof(float) * mean_context * o.batch;
+  for (int r = 0; r < o.warmup + o.repetitions; ++r) {
+    const auto t = run_once(runner, o, prompts);
+    if (r < o.warmup) continue;
+    result.prompt_tokens_per_s.push_back(t.prompt_tps);
+    result.decode_tokens_per_s.push_back(t.decode_tps);
+  }
+  // Measured after the timed runs, on the same threads, so both see the same machine state.
+  result.measured_read_bandwidth_gbs = engine.backend().measure_read_bandwidth_gbs(o.bandwidth_probe_bytes, 5);
+  return result;
+}
+
+}  // namespace alisa::actors

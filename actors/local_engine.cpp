@@ -1,0 +1,85 @@
+#include "actors/local_engine.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "model/load_model.hpp"
+
+namespace alisa::actors {
+namespace {
+
+absl::StatusOr<std::unique_ptr<model::tokenizer>> open_tokenizer(const engine_options& options,
+                                                                 const model::model_config& config) {
+  std::string path = options.tokenizer;
+  if (path.empty()) {
+    auto found = model::find_tokenizer(options.model);
+    if (!found.ok()) {
+      if (options.model.rfind("synthetic:", 0) == 0)
+        return model::make_byte_tokenizer(config.vocab_size, config.bos_token_id,
+                                          config.eos_token_id);
+      return absl::NotFoundError(absl::StrCat("no tokenizer found for model ", options.model,
+                                              "; pass --tokenizer PATH"));
+    }
+    path = *found;
+  }
+  auto tok = model::load_tokenizer(path, config.vocab_size);
+  if (!tok.ok()) return tok.status();
+  if ((*tok)->vocab_size() > config.vocab_size)
+    return absl::InvalidArgumentError(absl::StrCat("tokenizer ", path, " has ", (*tok)->vocab_size(),
+                                                   " tokens but the model's vocabulary has ",
+                                                   config.vocab_size));
+  return tok;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_options& options) {
+  std::unique_ptr<local_engine> engine(new local_engine());
+  engine->options_ = options;
+  model::load_options load;
+  load.max_position_embeddings = options.context_length;
+  load.synthetic_dtype = options.weight_type;  // generate big presets directly in the target dtype
+  auto weights = model::load_model(options.model, load);
+  if (!weights.ok()) return weights.status();
+  engine->weights_ = std::move(*weights);
+  auto tok = open_tokenizer(options, engine->weights_.config);
+  if (!tok.ok()) return tok.status();
+  engine->tokenizer_ = std::move(*tok);
+  try {
+    engine->backend_ = gpu::make_backend(options.backend, options.num_threads);
+    engine->runner_ = std::make_unique<gpu::model_runner>(*engine->backend_, engine->weights_,
+                                                          gpu::runner_options{options.weight_type});
+  } catch (const std::exception& e) {
+    return absl::InternalError(e.what());
+  }
+  return engine;
+}
+
+std::string local_engine::describe() const {
+  const auto& c = weights_.config;
+  return absl::StrCat(weights_.source, weights_.synthetic ? " (SYNTHETIC random weights)" : "",
+                      ": ", model::to_string(c.arch), ", ", c.num_layers, " layers, hidden ",
+                      c.hidden_size, ", ", weights_.num_parameters() / 1e6, "M params, weights ",
+                      std::string(to_string(options_.weight_type)), ", context ", c.max_position_embeddings,
+                      "; tokenizer ", tokenizer_->name(), "; backend ", backend_->name());
+}
+
+absl::StatusOr<std::vector<int>> local_engine::encode_prompt(const std::string& text) const {
+  std::vector<int> ids = tokenizer_->encode(text, /*add_bos=*/true);
+  if (ids.empty()) ids.push_back(config().bos_token_id);  // a tokenizer without BOS, empty prompt
+  const int context = config().max_position_embeddings;
+  if (static_cast<int>(ids.size()) >= context)
+    return absl::InvalidArgumentError(absl::StrCat("prompt is ", ids.size(),
+                                                   " tokens but the model's context is ", context,
+                                                   " (at most ", context - 1, " prompt tokens)"));
+  return ids;
+}
+
+gpu::generation_result local_engine::generate(const std::vector<int>& prompt_ids,
+                                              const sampling_params& params,
+                                              const gpu::text_callback& on_text) {
+  return gpu::generate(*runner_, *tokenizer_, prompt_ids, params, on_text);
+}
+
+}  // namespace alisa::actors

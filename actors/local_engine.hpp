@@ -1,0 +1,55 @@
+#pragma once
+// local_engine — one model, its tokenizer and a backend, wired together in this process.
+// It is what `alisa run` and `alisa bench` drive today and what the gpu_worker actor will own.
+// Plain C++ (no CAF): every fault in opening is an absl::Status whose message a user can act on.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gpu/backend.hpp"
+#include "gpu/generate.hpp"
+#include "gpu/model_runner.hpp"
+#include "model/model_weights.hpp"
+#include "model/tokenizer.hpp"
+
+namespace alisa::actors {
+
+struct engine_options {
+  std::string model = "synthetic:tiny";  // --model: HF dir, llama2.c .bin, or synthetic:NAME
+  std::string tokenizer;                 // --tokenizer: overrides auto-detection when set
+  dtype weight_type = dtype::f32;        // --dtype: storage dtype of the weights
+  int num_threads = 0;                   // --threads: 0 = every hardware thread
+  gpu::backend_kind backend = gpu::backend_kind::cpu;
+  int context_length = 0;                // --context: > 0 overrides a synthetic preset's context
+};
+
+class local_engine {
+ public:
+  static absl::StatusOr<std::unique_ptr<local_engine>> open(const engine_options& options);
+
+  const model::model_config& config() const { return weights_.config; }
+  const model::tokenizer& tokenizer() const { return *tokenizer_; }
+  gpu::model_runner& runner() { return *runner_; }
+  gpu::backend& backend() { return *backend_; }
+  const engine_options& options() const { return options_; }
+  bool synthetic() const { return weights_.synthetic; }
+  // One line for logs: model source, architecture, parameters, dtype, backend, tokenizer.
+  std::string describe() const;
+
+  // Tokenizes a prompt with BOS. Errors when it does not leave room for one generated token.
+  absl::StatusOr<std::vector<int>> encode_prompt(const std::string& text) const;
+
+  gpu::generation_result generate(const std::vector<int>& prompt_ids, const sampling_params& params,
+                                  const gpu::text_callback& on_text = {});
+
+ private:
+  local_engine() = default;
+  engine_options options_;
+  model::model_weights weights_;
+  std::unique_ptr<model::tokenizer> tokenizer_;
+  std::unique_ptr<gpu::backend> backend_;
+  std::unique_ptr<gpu::model_runner> runner_;
+};
+
+}  // namespace alisa::actors

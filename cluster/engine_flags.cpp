@@ -1,0 +1,55 @@
+#include "cluster/engine_flags.hpp"
+
+namespace alisa::cluster {
+
+void add_engine_flags(CLI::App& app, engine_flags& flags) {
+  auto& o = flags.options;
+  app.add_option("--model,-m", o.model,
+                 "model: a Hugging Face directory (config.json + *.safetensors), a llama2.c .bin "
+                 "file, or synthetic:NAME (tiny, tiny-opt, stories15m, stories110m, smollm2-135m, "
+                 "opt-125m, llama-2-7b, opt-6.7b)")
+      ->capture_default_str();
+  app.add_option("--tokenizer", o.tokenizer,
+                 "tokenizer file (tokenizer.json, SentencePiece .model, llama2.c tokenizer.bin); "
+                 "default: found next to the model");
+  app.add_option("--dtype", flags.dtype_name, "storage dtype of the weights: fp32, bf16, fp16")
+      ->capture_default_str();
+  app.add_option("--threads", o.num_threads, "CPU threads (0 = all hardware threads)")
+      ->capture_default_str();
+  app.add_option("--backend", flags.backend_name, "compute backend: cpu")->capture_default_str();
+  app.add_option("--context", o.context_length,
+                 "context length of a synthetic model (0 = the preset's own)")
+      ->capture_default_str();
+}
+
+std::optional<std::string> finish_engine_flags(engine_flags& flags) {
+  auto type = parse_dtype(flags.dtype_name);
+  if (!type) return "--dtype must be one of fp32, bf16, fp16; got '" + flags.dtype_name + "'";
+  flags.options.weight_type = *type;
+  if (flags.backend_name == "cpu") {
+    flags.options.backend = gpu::backend_kind::cpu;
+  } else if (flags.backend_name == "cuda") {
+    flags.options.backend = gpu::backend_kind::cuda;
+  } else {
+    return "--backend must be cpu or cuda; got '" + flags.backend_name + "'";
+  }
+  if (flags.options.num_threads < 0) return "--threads must be >= 0";
+  if (flags.options.context_length < 0) return "--context must be >= 0";
+  return std::nullopt;
+}
+
+void add_sampling_flags(CLI::App& app, sampling_params& p) {
+  app.add_option("--max-tokens,-n", p.max_tokens, "maximum number of tokens to generate")
+      ->capture_default_str();
+  app.add_option("--temperature,-t", p.temperature, "0 = greedy; > 0 samples from softmax(logits/T)")
+      ->capture_default_str();
+  app.add_option("--top-p", p.top_p, "nucleus sampling mass in (0, 1]")->capture_default_str();
+  app.add_option("--top-k", p.top_k, "keep only the k most likely tokens (0 = off)")
+      ->capture_default_str();
+  app.add_option("--seed", p.seed, "random seed; the same seed gives the same text")
+      ->capture_default_str();
+  app.add_option("--stop", p.stop, "stop once the text contains this string (repeatable)");
+  app.add_flag("--ignore-eos", p.ignore_eos, "keep generating after the end-of-sequence token");
+}
+
+}  // namespace alisa::cluster

@@ -1,0 +1,27 @@
+#pragma once
+// Command-line flags shared by every command that runs a model (run, bench, later node/cluster):
+// they fill actors::engine_options and sampling_params. Parsing stays here; validation of values
+// happens once in finish_*() so every command reports bad values the same way.
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "actors/local_engine.hpp"
+#include "proto/sampling_params.hpp"
+
+namespace alisa::cluster {
+
+struct engine_flags {
+  actors::engine_options options;
+  std::string dtype_name = "fp32";
+  std::string backend_name = "cpu";
+};
+
+void add_engine_flags(CLI::App& app, engine_flags& flags);
+// Converts the string flags; returns an error message naming the bad flag.
+std::optional<std::string> finish_engine_flags(engine_flags& flags);
+
+void add_sampling_flags(CLI::App& app, sampling_params& params);
+
+}  // namespace alisa::cluster

@@ -1,0 +1,125 @@
+#include "gpu/generate.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "gpu/sampler.hpp"
+
+namespace alisa::gpu {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double ms_since(clock_type::time_point start) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+}
+
+// Accumulates decoded text and decides what may be streamed.
+class text_accumulator {
+ public:
+  text_accumulator(const sampling_params& p, const text_callback& cb) : params_(p), on_text_(cb) {}
+
+  // Adds a token's bytes; returns true when a stop string has been completed.
+  bool add(std::string_view bytes) {
+    text_ += utf8_.push(bytes);
+    for (const auto& stop : params_.stop) {
+      const size_t at = text_.find(stop, emitted_);  // emitted text holds no stop prefix
+      if (at != std::string::npos) {
+        text_.resize(at);
+        emit(text_.size());
+        return true;
+      }
+    }
+    emit(text_.size() - stop_holdback(text_, params_.stop));
+    return false;
+  }
+  std::string finish() {
+    text_ += utf8_.flush();
+    emit(text_.size());
+    return text_;
+  }
+
+ private:
+  void emit(size_t upto) {
+    if (upto > emitted_ && on_text_) on_text_(std::string_view(text_).substr(emitted_, upto - emitted_));
+    emitted_ = std::max(emitted_, upto);
+  }
+  const sampling_params& params_;
+  const text_callback& on_text_;
+  model::utf8_stream utf8_;
+  std::string text_;
+  size_t emitted_ = 0;
+};
+
+}  // namespace
+
+std::string_view to_string(finish_reason r) {
+  switch (r) {
+    case finish_reason::eos: return "eos";
+    case finish_reason::length: return "length";
+    case finish_reason::stop_string: return "stop";
+    case finish_reason::context_full: return "context_full";
+  }
+  return "?";
+}
+
+size_t stop_holdback(std::string_view text, const std::vector<std::string>& stops) {
+  size_t hold = 0;
+  for (const auto& stop : stops) {
+    const size_t longest = std::min(text.size(), stop.size() - 1);
+    for (size_t len = longest; len > hold; --len)
+      if (text.substr(text.size() - len) == std::string_view(stop).substr(0, len)) {
+        hold = len;
+        break;
+      }
+  }
+  return hold;
+}
+
+generation_result generate(model_runner& runner, const model::tokenizer& tok,
+                           std::span<const int> prompt_ids, const sampling_params& params,
+                           const text_callback& on_text) {
+  generation_result result;
+  result.prompt_ids.assign(prompt_ids.begin(), prompt_ids.end());
+  auto cache = runner.make_cache();
+  sampler pick(params);
+  text_accumulator text(params, on_text);
+  std::vector<float> logits;
+  std::vector<int32_t> step_tokens(prompt_ids.begin(), prompt_ids.end());
+  const int eos = tok.eos_id() >= 0 ? tok.eos_id() : runner.config().eos_token_id;
+  int previous = prompt_ids.back();
+
+  auto start = clock_type::now();
+  clock_type::time_point decode_start;
+  while (static_cast<int>(result.token_ids.size()) < params.max_tokens) {
+    if (cache->length() + static_cast<int>(step_tokens.size()) > cache->capacity()) {
+      result.reason = finish_reason::context_full;
+      break;
+    }
+    const forward_request request{cache.get(), step_tokens, false};
+    runner.forward({&request, 1}, logits);
+    if (result.token_ids.empty() && cache->length() == static_cast<int>(prompt_ids.size())) {
+      result.prefill_ms = ms_since(start);
+      decode_start = clock_type::now();
+    } else {
+      ++result.num_decode_steps;
+    }
+    const int next = pick.sample(logits);
+    if (next == eos && !params.ignore_eos) {
+      result.reason = finish_reason::eos;
+      break;
+    }
+    result.token_ids.push_back(next);
+    if (text.add(tok.token_bytes(previous, next))) {
+      result.reason = finish_reason::stop_string;
+      break;
+    }
+    previous = next;
+    step_tokens.assign(1, next);
+  }
+  if (decode_start != clock_type::time_point{}) result.decode_ms = ms_since(decode_start);
+  result.text = text.finish();
+  return result;
+}
+
+}  // namespace alisa::gpu

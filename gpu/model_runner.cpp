@@ -1,0 +1,313 @@
+#include "gpu/model_runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace alisa::gpu {
+
+using model::architecture;
+using model::norm_kind;
+
+struct model_runner::layer {
+  weight_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+  const float* attn_norm = nullptr;
+  const float* attn_norm_bias = nullptr;
+  const float* ffn_norm = nullptr;
+  const float* ffn_norm_bias = nullptr;
+};
+
+// Activation buffers for `rows` token rows, grown on demand and reused across steps so a decode
+// step allocates nothing.
+struct model_runner::scratch {
+  backend& be;
+  int rows = 0;
+  int logit_rows = 0;
+  float *x = nullptr, *h = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *attn = nullptr;
+  float *ffn_a = nullptr, *ffn_b = nullptr, *tmp = nullptr, *logits = nullptr, *final_h = nullptr;
+  explicit scratch(backend& b) : be(b) {}
+  ~scratch() {
+    release_all();
+    if (logits) be.release(logits);
+  }
+  void release_all() {
+    for (float* p : {x, h, q, k, v, attn, ffn_a, ffn_b, tmp, final_h})
+      if (p) be.release(p);
+  }
+  float* alloc(int n, int64_t width) {
+    return static_cast<float*>(be.allocate(static_cast<size_t>(n) * width * sizeof(float)));
+  }
+  void ensure(int n, const model::model_config& c) {
+    if (n <= rows) return;
+    release_all();
+    rows = std::max(n, 2 * rows);
+    const int64_t wide = std::max<int64_t>(c.hidden_size, c.embed_dim());
+    x = alloc(rows, wide);
+    h = alloc(rows, wide);
+    tmp = alloc(rows, wide);
+    final_h = alloc(rows, wide);
+    q = alloc(rows, c.q_dim());
+    attn = alloc(rows, c.q_dim());
+    k = alloc(rows, c.kv_dim());
+    v = alloc(rows, c.kv_dim());
+    ffn_a = alloc(rows, c.intermediate_size);
+    ffn_b = alloc(rows, c.intermediate_size);
+  }
+  // Logits are needed for few rows (one per sequence) except in evaluation: sized separately so a
+  // long prefill does not allocate rows x vocab floats.
+  void ensure_logits(int n, const model::model_config& c) {
+    if (n <= logit_rows) return;
+    if (logits) be.release(logits);
+    logit_rows = std::max(n, 2 * logit_rows);
+    logits = alloc(logit_rows, c.vocab_size);
+  }
+};
+
+model_runner::model_runner(backend& be, const model::model_weights& weights,
+                           const runner_options& options)
+    : backend_(be),
+      config_(weights.config),
+      weight_type_(options.weight_type),
+      scratch_(std::make_unique<scratch>(be)) {
+  upload_weights(weights);
+}
+
+model_runner::~model_runner() {
+  scratch_.reset();  // releases through the backend, which outlives the runner
+}
+
+void model_runner::upload_weights(const model::model_weights& w) {
+  const model::tensor_view none{};
+  auto matrix = [&](const model::tensor_view& t, const model::tensor_view& bias) {
+    if (!t.present()) return weight_matrix{};
+    weight_matrix m = backend_.upload_matrix(t, bias, weight_type_);
+    weight_bytes_per_step_ += m.num_bytes();
+    return m;
+  };
+  layers_.resize(w.layers.size());
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    const auto& src = w.layers[i];
+    auto& dst = layers_[i];
+    dst.wq = matrix(src.wq, src.bq);
+    dst.wk = matrix(src.wk, src.bk);
+    dst.wv = matrix(src.wv, src.bv);
+    dst.wo = matrix(src.wo, src.bo);
+    dst.w_gate = matrix(src.w_gate, none);
+    dst.w_up = matrix(src.w_up, src.b_up);
+    dst.w_down = matrix(src.w_down, src.b_down);
+    dst.attn_norm = backend_.upload_vector(src.attn_norm);
+    dst.attn_norm_bias = backend_.upload_vector(src.attn_norm_bias);
+    dst.ffn_norm = backend_.upload_vector(src.ffn_norm);
+    dst.ffn_norm_bias = backend_.upload_vector(src.ffn_norm_bias);
+  }
+  // Embedding tables are gathered a few rows per step, not streamed: not counted as bytes read,
+  // except when the table doubles as the (tied) classifier.
+  token_embedding_ = backend_.upload_matrix(w.token_embedding, none, weight_type_);
+  if (w.position_embedding.present())
+    position_embedding_ = backend_.upload_matrix(w.position_embedding, none, dtype::f32);
+  project_in_ = matrix(w.project_in, none);
+  project_out_ = matrix(w.project_out, none);
+  final_norm_ = backend_.upload_vector(w.final_norm);
+  final_norm_bias_ = backend_.upload_vector(w.final_norm_bias);
+  const bool tied = !w.lm_head.present() || w.lm_head.data == w.token_embedding.data;
+  if (tied) {
+    lm_head_ = token_embedding_;
+    weight_bytes_per_step_ += lm_head_.num_bytes();
+  } else {
+    lm_head_ = matrix(w.lm_head, none);
+  }
+}
+
+std::unique_ptr<dense_kv_cache> model_runner::make_cache(int capacity) {
+  if (capacity <= 0) capacity = config_.max_position_embeddings;
+  return std::make_unique<dense_kv_cache>(backend_, config_.num_layers, config_.kv_dim(), capacity);
+}
+
+void model_runner::validate(std::span<const forward_request> requests) const {
+  if (requests.empty()) throw std::invalid_argument("forward: no requests");
+  for (const auto& r : requests) {
+    if (r.cache == nullptr || r.tokens.empty())
+      throw std::invalid_argument("forward: a request has no cache or no tokens");
+    if (r.cache->length() + static_cast<int>(r.tokens.size()) > r.cache->capacity())
+      throw std::invalid_argument("forward: sequence of " +
+                                  std::to_string(r.cache->length() + r.tokens.size()) +
+                                  " tokens exceeds the context of " +
+                                  std::to_string(r.cache->capacity()));
+    for (int32_t t : r.tokens)
+      if (t < 0 || t >= config_.vocab_size)
+        throw std::invalid_argument("forward: token id " + std::to_string(t) +
+                                    " is outside the vocabulary of " +
+                                    std::to_string(config_.vocab_size));
+  }
+}
+
+void model_runner::forward(std::span<const forward_request> requests, std::vector<float>& logits) {
+  validate(requests);
+  host_tokens_.clear();
+  host_positions_.clear();
+  for (const auto& r : requests) {
+    for (size_t i = 0; i < r.tokens.size(); ++i) {
+      host_tokens_.push_back(r.tokens[i]);
+      host_positions_.push_back(r.cache->length() + static_cast<int32_t>(i));
+    }
+  }
+  const int n = static_cast<int>(host_tokens_.size());
+  scratch_->ensure(n, config_);
+  embed_tokens(n);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    current_layer_ = static_cast<int>(i);
+    run_layer(layers_[i], requests, n);
+  }
+  for (const auto& r : requests) r.cache->advance(static_cast<int>(r.tokens.size()));
+  compute_logits(gather_logit_rows(requests, n), logits);
+}
+
+void model_runner::embed_tokens(int n) {
+  auto& s = *scratch_;
+  if (project_in_.data) {
+    backend_.embed(host_tokens_.data(), n, token_embedding_, s.h);
+    backend_.linear(s.h, n, project_in_, s.x);
+  } else {
+    backend_.embed(host_tokens_.data(), n, token_embedding_, s.x);
+  }
+  if (position_embedding_.data) {
+    // OPT's learned positions are stored with an offset (2): row = position + offset.
+    std::vector<int32_t> rows(host_positions_);
+    for (auto& p : rows) p += config_.position_offset;
+    backend_.embed(rows.data(), n, position_embedding_, s.tmp);
+    backend_.add(s.x, s.tmp, static_cast<int64_t>(n) * config_.hidden_size);
+  }
+}
+
+void model_runner::norm(const float* x, int n, const float* gain, const float* bias, float* y) {
+  if (config_.norm == norm_kind::rms_norm)
+    backend_.rms_norm(x, n, config_.hidden_size, gain, config_.norm_eps, y);
+  else
+    backend_.layer_norm(x, n, config_.hidden_size, gain, bias, config_.norm_eps, y);
+}
+
+void model_runner::run_layer(const layer& l, std::span<const forward_request> requests, int n) {
+  auto& s = *scratch_;
+  const int64_t count = static_cast<int64_t>(n) * config_.hidden_size;
+  if (config_.do_layer_norm_before) {
+    // Pre-norm (Llama, most OPT sizes): x += attn(norm(x)); x += ffn(norm(x)).
+    norm(s.x, n, l.attn_norm, l.attn_norm_bias, s.h);
+    attention_block(l, requests, n);
+    backend_.add(s.x, s.tmp, count);
+    norm(s.x, n, l.ffn_norm, l.ffn_norm_bias, s.h);
+    ffn_block(l, n);
+    backend_.add(s.x, s.tmp, count);
+  } else {
+    // Post-norm (OPT-350m): x = norm(x + attn(x)); x = norm(x + ffn(x)).
+    backend_.copy(s.h, s.x, count * sizeof(float));
+    attention_block(l, requests, n);
+    backend_.add(s.x, s.tmp, count);
+    norm(s.x, n, l.attn_norm, l.attn_norm_bias, s.x);
+    backend_.copy(s.h, s.x, count * sizeof(float));
+    ffn_block(l, n);
+    backend_.add(s.x, s.tmp, count);
+    norm(s.x, n, l.ffn_norm, l.ffn_norm_bias, s.x);
+  }
+}
+
+// Reads s.h (the normalised input), leaves the attention block's output in s.tmp.
+void model_runner::attention_block(const layer& l, std::span<const forward_request> requests,
+                                   int n) {
+  auto& s = *scratch_;
+  backend_.linear(s.h, n, l.wq, s.q);
+  backend_.linear(s.h, n, l.wk, s.k);
+  backend_.linear(s.h, n, l.wv, s.v);
+  if (config_.rope != model::rope_layout::none) {
+    backend_.rope(s.q, n, config_.num_heads, config_.head_dim, host_positions_.data(),
+                  config_.rope_theta, config_.rope);
+    backend_.rope(s.k, n, config_.num_kv_heads, config_.head_dim, host_positions_.data(),
+                  config_.rope_theta, config_.rope);
+  }
+  store_kv(current_layer_, requests);
+  std::vector<attention_item> items;
+  items.reserve(requests.size());
+  int row = 0;
+  for (const auto& r : requests) {
+    attention_item item;
+    item.q = s.q + static_cast<size_t>(row) * config_.q_dim();
+    item.out = s.attn + static_cast<size_t>(row) * config_.q_dim();
+    item.keys = r.cache->keys(current_layer_);
+    item.values = r.cache->values(current_layer_);
+    item.num_rows = static_cast<int>(r.tokens.size());
+    item.past_len = r.cache->length();
+    items.push_back(item);
+    row += item.num_rows;
+  }
+  const attention_shape shape{config_.num_heads, config_.num_kv_heads, config_.head_dim,
+                              1.0f / std::sqrt(static_cast<float>(config_.head_dim))};
+  backend_.attention(items, shape);
+  backend_.linear(s.attn, n, l.wo, s.tmp);
+}
+
+// Copies each request's new K/V rows into its cache at [length, length + n).
+void model_runner::store_kv(int layer_index, std::span<const forward_request> requests) {
+  auto& s = *scratch_;
+  const size_t width = static_cast<size_t>(config_.kv_dim());
+  size_t row = 0;
+  for (const auto& r : requests) {
+    const size_t rows = r.tokens.size();
+    const size_t at = static_cast<size_t>(r.cache->length()) * width;
+    backend_.copy(r.cache->keys(layer_index) + at, s.k + row * width, rows * width * sizeof(float));
+    backend_.copy(r.cache->values(layer_index) + at, s.v + row * width,
+                  rows * width * sizeof(float));
+    row += rows;
+  }
+}
+
+// Reads s.h, leaves the FFN output in s.tmp.
+void model_runner::ffn_block(const layer& l, int n) {
+  auto& s = *scratch_;
+  const int64_t count = static_cast<int64_t>(n) * config_.intermediate_size;
+  if (config_.activation == model::activation_kind::silu_gated) {
+    backend_.linear(s.h, n, l.w_gate, s.ffn_a);
+    backend_.linear(s.h, n, l.w_up, s.ffn_b);
+    backend_.silu_mul(s.ffn_a, s.ffn_b, count, s.ffn_a);
+  } else {
+    backend_.linear(s.h, n, l.w_up, s.ffn_a);
+    backend_.relu(s.ffn_a, count);
+  }
+  backend_.linear(s.ffn_a, n, l.w_down, s.tmp);
+}
+
+// Copies the rows that need logits into s.final_h; returns how many.
+int model_runner::gather_logit_rows(std::span<const forward_request> requests, int n) {
+  auto& s = *scratch_;
+  const size_t width = static_cast<size_t>(config_.hidden_size);
+  int row = 0, out = 0;
+  for (const auto& r : requests) {
+    const int rows = static_cast<int>(r.tokens.size());
+    const int first = r.all_logits ? row : row + rows - 1;
+    const int count = r.all_logits ? rows : 1;
+    backend_.copy(s.final_h + static_cast<size_t>(out) * width,
+                  s.x + static_cast<size_t>(first) * width, count * width * sizeof(float));
+    out += count;
+    row += rows;
+  }
+  (void)n;
+  return out;
+}
+
+void model_runner::compute_logits(int num_rows, std::vector<float>& logits) {
+  auto& s = *scratch_;
+  s.ensure_logits(num_rows, config_);
+  const float* h = s.final_h;
+  if (final_norm_) {
+    norm(s.final_h, num_rows, final_norm_, final_norm_bias_, s.h);
+    h = s.h;
+  }
+  if (project_out_.data) {
+    backend_.linear(h, num_rows, project_out_, s.tmp);
+    h = s.tmp;
+  }
+  backend_.linear(h, num_rows, lm_head_, s.logits);
+  logits.resize(static_cast<size_t>(num_rows) * config_.vocab_size);
+  backend_.download(logits.data(), s.logits, logits.size() * sizeof(float));
+}
+
+}  // namespace alisa::gpu

@@ -1,0 +1,81 @@
+#pragma once
+// model_runner — the forward pass of a decoder-only transformer (Llama family, OPT) over the
+// backend interface. It copies the weights into backend memory once (in the requested storage
+// dtype) and then runs batched forward steps: every request appends its tokens to its own KV
+// cache, and all requests' rows go through each linear layer together, so the weights are
+// streamed once per step for the whole batch (what makes batched decode cheap).
+//
+// Thread affinity: one thread drives a runner at a time (the backend parallelises inside).
+// The runner keeps a reference to the backend; it does not keep the host model_weights.
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "gpu/backend.hpp"
+#include "gpu/kv_cache.hpp"
+#include "model/model_weights.hpp"
+
+namespace alisa::gpu {
+
+struct runner_options {
+  dtype weight_type = dtype::f32;  // storage dtype of the matrices; compute is fp32
+};
+
+// One sequence's share of a forward step.
+struct forward_request {
+  dense_kv_cache* cache = nullptr;    // receives the new tokens' K/V at [length, length+n)
+  std::span<const int32_t> tokens;    // the tokens to append (prompt chunk or one decoded token)
+  bool all_logits = false;            // logits for every row (evaluation) or only the last row
+};
+
+class model_runner {
+ public:
+  model_runner(backend& be, const model::model_weights& weights, const runner_options& options);
+  ~model_runner();
+  model_runner(const model_runner&) = delete;
+  model_runner& operator=(const model_runner&) = delete;
+
+  const model::model_config& config() const { return config_; }
+  backend& get_backend() { return backend_; }
+  dtype weight_type() const { return weight_type_; }
+
+  // A KV cache for one sequence; capacity 0 = the model's context length.
+  std::unique_ptr<dense_kv_cache> make_cache(int capacity = 0);
+
+  // Runs one step. Writes logits to `logits` as consecutive rows of vocab_size floats, in request
+  // order: every row of a request with all_logits, otherwise its last row only.
+  // Throws std::invalid_argument if a request has no tokens, a token id outside the vocabulary,
+  // or would overflow its cache.
+  void forward(std::span<const forward_request> requests, std::vector<float>& logits);
+
+  // Bytes of weights one forward step reads (every matrix once, embeddings excluded).
+  size_t weight_bytes_per_step() const { return weight_bytes_per_step_; }
+
+ private:
+  struct layer;
+  struct scratch;
+  void upload_weights(const model::model_weights& w);
+  void validate(std::span<const forward_request> requests) const;
+  void embed_tokens(int n);
+  void run_layer(const layer& l, std::span<const forward_request> requests, int n);
+  void attention_block(const layer& l, std::span<const forward_request> requests, int n);
+  void ffn_block(const layer& l, int n);
+  void store_kv(int layer_index, std::span<const forward_request> requests);
+  void norm(const float* x, int n, const float* gain, const float* bias, float* y);
+  int gather_logit_rows(std::span<const forward_request> requests, int n);
+  void compute_logits(int num_rows, std::vector<float>& logits);
+
+  backend& backend_;
+  model::model_config config_;
+  dtype weight_type_;
+  std::vector<layer> layers_;
+  weight_matrix token_embedding_, position_embedding_, project_in_, project_out_, lm_head_;
+  const float* final_norm_ = nullptr;
+  const float* final_norm_bias_ = nullptr;
+  size_t weight_bytes_per_step_ = 0;
+  std::unique_ptr<scratch> scratch_;
+  std::vector<int32_t> host_tokens_, host_positions_;
+  int current_layer_ = 0;
+};
+
+}  // namespace alisa::gpu

@@ -1,0 +1,182 @@
+// The `alisa` command line, run as a user runs it: exit codes, one-line errors naming the problem,
+// the --json contract, --help on every command.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <unistd.h>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tests/support/shared_models.hpp"
+
+namespace {
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+run_result alisa(const std::string& args) {
+  static int counter = 0;
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string out = (dir / ("alisa_cli_out_" + std::to_string(::getpid()) + "_" + std::to_string(counter) + ".txt")).string();
+  const std::string err = (dir / ("alisa_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".txt")).string();
+  const std::string cmd = std::string(ALISA_BINARY_DIR) + "/bin/alisa " + args + " >" + out + " 2>" + err;
+  const int status = std::system(cmd.c_str());
+  run_result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  return r;
+}
+
+int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+void expect_one_line_error(const run_result& r, const std::string& needle) {
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.exit_code, -1) << "crashed";
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << "stderr: " << r.err;
+}
+
+TEST(cli, help_is_available_on_every_command) {
+  for (const char* cmd : {"--help", "run --help", "bench --help", "bench decode --help"}) {
+    const auto r = alisa(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
+  }
+}
+
+TEST(cli, missing_model_path_is_a_one_line_error) {
+  expect_one_line_error(alisa("run --model /no/such/model --prompt hi"), "/no/such/model");
+}
+
+TEST(cli, unknown_synthetic_preset_is_named) {
+  expect_one_line_error(alisa("run --model synthetic:nope --prompt hi"), "nope");
+}
+
+TEST(cli, invalid_sampling_values_are_named) {
+  expect_one_line_error(alisa("run --model synthetic:tiny --temperature -1"), "--temperature");
+  expect_one_line_error(alisa("run --model synthetic:tiny --top-p 1.5"), "--top-p");
+  expect_one_line_error(alisa("run --model synthetic:tiny --top-k -2"), "--top-k");
+  expect_one_line_error(alisa("run --model synthetic:tiny --max-tokens -5"), "--max-tokens");
+  expect_one_line_error(alisa("run --model synthetic:tiny --dtype fp8"), "--dtype");
+}
+
+TEST(cli, prompt_longer_than_the_context_is_refused) {
+  expect_one_line_error(alisa("run --model synthetic:tiny --context 16 --prompt "
+                              "'this prompt is certainly longer than sixteen bytes'"),
+                        "context");
+}
+
+TEST(cli, truncated_llama2c_checkpoint_is_refused) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  const auto path = std::filesystem::temp_directory_path() / "alisa_truncated.bin";
+  {
+    std::ifstream in(alisa::testing::shared_model_path("stories260K/stories260K.bin"), std::ios::binary);
+    std::string bytes(1000, '\0');
+    in.read(bytes.data(), bytes.size());
+    std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
+  }
+  expect_one_line_error(alisa("run --model " + path.string() + " --tokenizer " +
+                              alisa::testing::shared_model_path("stories260K/tok512.bin")),
+                        "truncated");
+  std::filesystem::remove(path);
+}
+
+TEST(cli, tokenizer_whose_vocab_disagrees_with_the_model_is_refused) {
+  ALISA_REQUIRE_SHARED_MODEL("llama2-tokenizer/tokenizer.model");
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  const auto r = alisa("run --model " + alisa::testing::shared_model_path("stories260K/stories260K.bin") +
+                       " --tokenizer " + alisa::testing::shared_model_path("llama2-tokenizer/tokenizer.model"));
+  expect_one_line_error(r, "512");
+}
+
+TEST(cli, json_output_has_the_documented_fields) {
+  const auto r = alisa("run --model synthetic:tiny --prompt hello --max-tokens 8 --ignore-eos --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"text", "token_ids", "num_prompt_tokens", "num_generated_tokens",
+                          "prefill_ms", "decode_ms", "decode_tokens_per_s"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["num_generated_tokens"].get<int>(), 8);
+  EXPECT_EQ(j["token_ids"].size(), 8u);
+  EXPECT_EQ(j["num_prompt_tokens"].get<int>(), 6);  // BOS + 5 bytes
+  EXPECT_TRUE(j["synthetic_weights"].get<bool>());
+}
+
+TEST(cli, plain_run_streams_the_same_text_as_json_and_says_weights_are_synthetic) {
+  const std::string args = "run --model synthetic:tiny --prompt 'Once upon' --max-tokens 12 --ignore-eos";
+  const auto plain = alisa(args);
+  const auto json = alisa(args + " --json");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto text = nlohmann::json::parse(json.out)["text"].get<std::string>();
+  EXPECT_EQ(plain.out, "Once upon" + text + "\n");
+  EXPECT_NE(plain.err.find("SYNTHETIC"), std::string::npos) << plain.err;
+}
+
+TEST(cli, real_model_greedy_text_through_the_command_line) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  const auto r = alisa("run --model " + alisa::testing::shared_model_path("stories260K/stories260K.bin") +
+                       " --max-tokens 20 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto text = nlohmann::json::parse(r.out)["text"].get<std::string>();
+  EXPECT_EQ(text.rfind("Once upon a time, there was a little girl named Lily.", 0), 0u) << text;
+}
+
+TEST(cli, seeded_sampling_is_reproducible) {
+  const std::string args = "run --model synthetic:tiny --prompt abc --max-tokens 16 --temperature 0.8 "
+                           "--top-p 0.9 --top-k 40 --ignore-eos --json --seed ";
+  const auto a = alisa(args + "5"), b = alisa(args + "5"), c = alisa(args + "6");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const auto ids = [](const run_result& r) { return nlohmann::json::parse(r.out)["token_ids"]; };
+  EXPECT_EQ(ids(a), ids(b));
+  EXPECT_NE(ids(a), ids(c));
+}
+
+TEST(cli, stop_string_ends_generation_before_it) {
+  const auto full = alisa("run --model synthetic:tiny --prompt x --max-tokens 30 --ignore-eos --json");
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  const auto text = nlohmann::json::parse(full.out)["text"].get<std::string>();
+  ASSERT_GE(text.size(), 12u);
+  const std::string stop = text.substr(8, 3);
+  const auto cut = alisa("run --model synthetic:tiny --prompt x --max-tokens 30 --ignore-eos --json --stop '" + stop + "'");
+  ASSERT_EQ(cut.exit_code, 0) << cut.err;
+  const auto j = nlohmann::json::parse(cut.out);
+  EXPECT_EQ(j["text"].get<std::string>(), text.substr(0, text.find(stop)));
+  EXPECT_EQ(j["finish_reason"].get<std::string>(), "stop");
+}
+
+TEST(cli, bench_decode_prints_throughput_and_bandwidth_as_json) {
+  const auto r = alisa("bench decode --model synthetic:tiny --batch 2 --prompt-len 8 --gen-len 4 "
+                       "--repetitions 2 --warmup 0 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["decode_tokens_per_s"]["mean"].get<double>(), 0.0);
+  EXPECT_GT(j["prompt_tokens_per_s"]["mean"].get<double>(), 0.0);
+  EXPECT_EQ(j["decode_tokens_per_s"]["samples"].size(), 2u);
+  EXPECT_GT(j["weight_bytes_per_step"].get<double>(), 0.0);
+  EXPECT_GT(j["measured_read_bandwidth_gbs"].get<double>(), 0.0);
+}
+
+TEST(cli, bench_decode_refuses_a_run_longer_than_the_context) {
+  expect_one_line_error(alisa("bench decode --model synthetic:tiny --prompt-len 500 --gen-len 100"),
+                        "context");
+}
+
+}  // namespace
