@@ -36,7 +36,11 @@ absl::StatusOr<std::unique_ptr<tokenizer>> load_tokenizer(const std::string& pat
 // tok*.bin, also next to a llama2.c .bin file). NotFound when there is none.
 absl::StatusOr<std::string> find_tokenizer(const std::string& model_spec);
 
-// Byte tokenizer for synthetic models: ids 0..255 are bytes, then BOS/EOS.
+// Byte tokenizer for synthetic models, laid out like SentencePiece byte fallback: id 0 unk,
+// bos_id / eos_id (pass 1 and 2), byte b -> id b + 3. Ids >= 259 carry no text; they decode to the
+// printable ASCII char ' ' + (id - 259) % 95 so that random-weight output shows as visible text.
+// Needs vocab_size >= 259 to be lossless (every synthetic preset has >= 512); a smaller vocab
+// folds bytes onto id 3 + b % (vocab_size - 3) and decoding is then lossy.
 std::unique_ptr<tokenizer> make_byte_tokenizer(int vocab_size, int bos_id, int eos_id);
 
 // Reassembles a stream of token byte strings into complete UTF-8 text, holding back an incomplete

@@ -1,0 +1,36 @@
+#pragma once
+// tokenizer_formats — the per-format loaders behind load_tokenizer(). Exposed so that callers (and
+// tests) that know the format can skip detection. Every loader returns a one-line absl::Status
+// naming the file and the problem; none throws.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "model/tokenizer.hpp"
+
+namespace alisa::model {
+
+// llama2.c tokenizer.bin. The format does not store its token count, so the file must hold exactly
+// `vocab_size` records; vocab_size <= 0 means "take every record in the file".
+absl::StatusOr<std::unique_ptr<tokenizer>> load_llama2c_tokenizer(const std::string& path,
+                                                                  int vocab_size);
+
+// SentencePiece ModelProto (.model). Error when it has more pieces than the model's vocab_size
+// (models may pad their embedding past the tokenizer); vocab_size <= 0 skips the check.
+absl::StatusOr<std::unique_ptr<tokenizer>> load_sentencepiece_tokenizer(const std::string& path,
+                                                                        int vocab_size);
+
+// Hugging Face tokenizer.json with a byte-level BPE model. Error when a token id is >= vocab_size
+// (vocab_size <= 0 skips the check). Unimplemented for other tokenizer.json flavours.
+absl::StatusOr<std::unique_ptr<tokenizer>> load_hf_bpe_tokenizer(const std::string& path,
+                                                                 int vocab_size);
+// Same, from the JSON text; `origin` names the source in error messages.
+absl::StatusOr<std::unique_ptr<tokenizer>> parse_hf_bpe_tokenizer(std::string_view json,
+                                                                  const std::string& origin,
+                                                                  int vocab_size);
+
+// Reads a whole file (tokenizer files are small); NotFound "tokenizer not found: PATH".
+absl::StatusOr<std::string> read_tokenizer_file(const std::string& path);
+
+}  // namespace alisa::model
