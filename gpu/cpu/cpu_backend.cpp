@@ -1,0 +1,348 @@
+#include "gpu/cpu/cpu_backend.hpp"
+
+#include <cblas.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "gpu/cpu/convert.hpp"
+#include "gpu/cpu/kernels.hpp"
+#include "gpu/cpu/memory_bandwidth.hpp"
+
+namespace alisa::gpu::cpu {
+namespace {
+
+constexpr size_t kAlignment = 64;
+constexpr size_t kHugePage = size_t{2} << 20;
+// Output rows per chunk in linear(): 16 fp32 outputs = one cache line of y, so threads never
+// write the same line.
+constexpr int64_t kRowGrain = 16;
+// Element-wise ops below this many elements run on the caller only: waking workers costs more.
+constexpr int64_t kParallelElements = int64_t{1} << 15;
+constexpr int64_t kElementGrain = 1024;  // 4 KiB chunks: cache-line (and page) aligned edges
+
+// sgemm panel of 16-bit weights widened per thread: ~256 KiB keeps it in L2.
+int64_t panel_rows(int64_t cols) {
+  const int64_t rows = (int64_t{64} << 10) / std::max<int64_t>(cols, 1);
+  return std::max<int64_t>(kRowGrain, rows / kRowGrain * kRowGrain);
+}
+
+void add_bias(float* y, int n, int64_t ldy, const float* bias, int64_t begin, int64_t end) {
+  if (!bias) return;
+  for (int m = 0; m < n; ++m) kernels::add(y + m * ldy + begin, bias + begin, end - begin);
+}
+
+// y[n, rows cols [0, nrows)] = x[n, k] · w[nrows, k]ᵀ, single call of OpenBLAS.
+void sgemm_xwt(const float* x, int n, const float* w, int64_t nrows, int64_t k, float* y,
+               int64_t ldy) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, static_cast<int>(nrows),
+              static_cast<int>(k), 1.0f, x, static_cast<int>(k), w, static_cast<int>(k), 0.0f, y,
+              static_cast<int>(ldy));
+}
+
+}  // namespace
+
+void cpu_backend::free_deleter::operator()(float* p) const { std::free(p); }
+
+cpu_backend::cpu_backend(int num_threads, cpu_backend_options options)
+    : options_(options), pool_(num_threads) {
+  scratch_.resize(static_cast<size_t>(pool_.num_threads()));
+  // Default: OpenBLAS runs inside our threads, one slice each (see the header).
+  openblas_set_num_threads(options_.openblas_threading ? pool_.num_threads() : 1);
+}
+
+cpu_backend::~cpu_backend() {
+  for (auto& [ptr, bytes] : allocations_) std::free(ptr);
+}
+
+std::string cpu_backend::name() const {
+  return "cpu(" + simd_target_name() + ", " + std::to_string(pool_.num_threads()) +
+         (pool_.num_threads() == 1 ? " thread)" : " threads)");
+}
+
+// --- memory ------------------------------------------------------------------------------------
+
+void* cpu_backend::allocate(size_t bytes) {
+  const size_t size = std::max<size_t>((bytes + kAlignment - 1) / kAlignment * kAlignment, kAlignment);
+  // Big buffers (weights, KV cache) start on a huge-page boundary so THP can back them.
+  const size_t alignment = size >= kHugePage ? kHugePage : kAlignment;
+  const size_t rounded = (size + alignment - 1) / alignment * alignment;
+  void* ptr = std::aligned_alloc(alignment, rounded);
+  if (!ptr) throw std::bad_alloc();
+  if (alignment == kHugePage) madvise(ptr, rounded, MADV_HUGEPAGE);
+  std::memset(ptr, 0, rounded);
+  std::lock_guard lock(mutex_);
+  allocations_.emplace(ptr, rounded);
+  return ptr;
+}
+
+void cpu_backend::release(void* ptr) {
+  if (!ptr) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (allocations_.erase(ptr) == 0)
+      throw std::invalid_argument("cpu_backend::release: pointer was not allocated by this backend");
+  }
+  std::free(ptr);
+}
+
+void cpu_backend::upload(void* dst, const void* host_src, size_t bytes) {
+  std::memcpy(dst, host_src, bytes);
+}
+void cpu_backend::download(void* host_dst, const void* src, size_t bytes) {
+  std::memcpy(host_dst, src, bytes);
+}
+void cpu_backend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
+
+float* cpu_backend::scratch(int thread, size_t floats) {
+  auto& buf = scratch_[static_cast<size_t>(thread)];
+  if (buf.floats < floats) {
+    const size_t bytes = (floats * sizeof(float) + kAlignment - 1) / kAlignment * kAlignment;
+    buf.data.reset(static_cast<float*>(std::aligned_alloc(kAlignment, bytes)));
+    if (!buf.data) throw std::bad_alloc();
+    buf.floats = floats;
+  }
+  return buf.data.get();
+}
+
+// Converts src (any dtype) into dst of `type`, parallel over element chunks.
+void cpu_backend::convert_into(const model::tensor_view& src, void* dst, dtype type) {
+  const int64_t count = src.num_elements();
+  const size_t in_size = dtype_size(src.type), out_size = dtype_size(type);
+  constexpr int64_t kBlock = 4096;  // elements widened to fp32 at a time
+  auto body = [&](int64_t begin, int64_t end, int thread) {
+    const auto* in = static_cast<const char*>(src.data);
+    auto* out = static_cast<char*>(dst);
+    if (src.type == type) {
+      std::memcpy(out + begin * out_size, in + begin * in_size, static_cast<size_t>(end - begin) * out_size);
+      return;
+    }
+    if (type == dtype::f32) {
+      kernels::convert_to_f32(in + begin * in_size, src.type, end - begin,
+                              reinterpret_cast<float*>(out) + begin);
+      return;
+    }
+    float* tmp = scratch(thread, kBlock);
+    auto* out16 = reinterpret_cast<uint16_t*>(out);
+    for (int64_t b = begin; b < end; b += kBlock) {
+      const int64_t len = std::min(kBlock, end - b);
+      kernels::convert_to_f32(in + b * in_size, src.type, len, tmp);
+      if (type == dtype::bf16)
+        for (int64_t i = 0; i < len; ++i) out16[b + i] = f32_to_bf16(tmp[i]);
+      else
+        for (int64_t i = 0; i < len; ++i) out16[b + i] = f32_to_f16(tmp[i]);
+    }
+  };
+  if (count < kParallelElements)
+    body(0, count, 0);
+  else
+    pool_.parallel_for(0, count, body, kElementGrain * 16);
+}
+
+weight_matrix cpu_backend::upload_matrix(const model::tensor_view& weight,
+                                         const model::tensor_view& bias, dtype type) {
+  if (!weight.present()) throw std::invalid_argument("upload_matrix: weight tensor is absent");
+  weight_matrix w;
+  w.type = type;
+  w.rows = weight.rows();
+  w.cols = weight.cols();
+  void* data = allocate(w.num_bytes());
+  convert_into(weight, data, type);
+  w.data = data;
+  if (bias.present()) {
+    if (bias.num_elements() != w.rows)
+      throw std::invalid_argument("upload_matrix: bias length " + std::to_string(bias.num_elements()) +
+                                  " != rows " + std::to_string(w.rows));
+    w.bias = upload_vector(bias);
+  }
+  return w;
+}
+
+const float* cpu_backend::upload_vector(const model::tensor_view& v) {
+  if (!v.present()) return nullptr;
+  auto* data = static_cast<float*>(allocate(static_cast<size_t>(v.num_elements()) * sizeof(float)));
+  convert_into(v, data, dtype::f32);
+  return data;
+}
+
+// --- ops ---------------------------------------------------------------------------------------
+
+void cpu_backend::embed(const int32_t* tokens, int n, const weight_matrix& table, float* out) {
+  const size_t row_bytes = static_cast<size_t>(table.cols) * dtype_size(table.type);
+  for (int i = 0; i < n; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= table.rows)
+      throw std::out_of_range("embed: token " + std::to_string(tokens[i]) + " outside [0, " +
+                              std::to_string(table.rows) + ")");
+    const auto* row = static_cast<const char*>(table.data) + static_cast<size_t>(tokens[i]) * row_bytes;
+    kernels::convert_to_f32(row, table.type, table.cols, out + static_cast<int64_t>(i) * table.cols);
+  }
+}
+
+int cpu_backend::gemm_min_rows(dtype type) const {
+  if (options_.gemm_min_rows > 0) return options_.gemm_min_rows;
+  // Measured on Zen 3 / AVX2 (see gpu/cpu/README or the commit message): the SIMD kernel wins
+  // while the weight stream dominates; sgemm wins once x no longer fits a register block.
+  return type == dtype::f32 ? 8 : 12;
+}
+
+void cpu_backend::linear(const float* x, int n, const weight_matrix& w, float* y) {
+  if (n <= 0 || w.rows == 0) return;
+  if (n >= gemm_min_rows(w.type))
+    linear_gemm(x, n, w, y);
+  else
+    linear_simd(x, n, w, y);
+}
+
+void cpu_backend::linear_simd(const float* x, int n, const weight_matrix& w, float* y) {
+  pool_.parallel_for(0, w.rows, [&](int64_t begin, int64_t end, int) {
+    kernels::linear_rows(x, n, w.data, w.type, w.cols, w.bias, begin, end, y, w.rows);
+  }, kRowGrain);
+}
+
+void cpu_backend::linear_gemm(const float* x, int n, const weight_matrix& w, float* y) {
+  if (w.type == dtype::f32 && options_.openblas_threading) {
+    sgemm_xwt(x, n, static_cast<const float*>(w.data), w.rows, w.cols, y, w.rows);
+    add_bias(y, n, w.rows, w.bias, 0, w.rows);
+    return;
+  }
+  const int64_t panel = panel_rows(w.cols);
+  pool_.parallel_for(0, w.rows, [&](int64_t begin, int64_t end, int thread) {
+    if (w.type == dtype::f32) {
+      sgemm_xwt(x, n, static_cast<const float*>(w.data) + begin * w.cols, end - begin, w.cols,
+                y + begin, w.rows);
+    } else {
+      float* buf = scratch(thread, static_cast<size_t>(panel * w.cols));
+      const auto* base = static_cast<const char*>(w.data);
+      for (int64_t r = begin; r < end; r += panel) {
+        const int64_t len = std::min(panel, end - r);
+        kernels::convert_to_f32(base + r * w.cols * 2, w.type, len * w.cols, buf);
+        sgemm_xwt(x, n, buf, len, w.cols, y + r, w.rows);
+      }
+    }
+    add_bias(y, n, w.rows, w.bias, begin, end);
+  }, kRowGrain);
+}
+
+void cpu_backend::rms_norm(const float* x, int n, int dim, const float* gain, float eps, float* y) {
+  auto body = [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) kernels::rms_norm_row(x + i * dim, dim, gain, eps, y + i * dim);
+  };
+  if (int64_t{n} * dim < kParallelElements)
+    body(0, n, 0);
+  else
+    pool_.parallel_for(0, n, body);
+}
+
+void cpu_backend::layer_norm(const float* x, int n, int dim, const float* gain, const float* bias,
+                             float eps, float* y) {
+  auto body = [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i)
+      kernels::layer_norm_row(x + i * dim, dim, gain, bias, eps, y + i * dim);
+  };
+  if (int64_t{n} * dim < kParallelElements)
+    body(0, n, 0);
+  else
+    pool_.parallel_for(0, n, body);
+}
+
+void cpu_backend::rope(float* x, int n, int num_heads, int head_dim, const int32_t* positions,
+                       float theta, model::rope_layout layout) {
+  if (layout == model::rope_layout::none || n <= 0) return;
+  if (head_dim % 2 != 0) throw std::invalid_argument("rope: head_dim must be even");
+  const int half = head_dim / 2;
+  // Frequencies in double: theta^(-2i/d) loses digits in float for the slow pairs.
+  std::vector<double> inv_freq(static_cast<size_t>(half));
+  for (int i = 0; i < half; ++i)
+    inv_freq[static_cast<size_t>(i)] = std::pow(static_cast<double>(theta), -2.0 * i / head_dim);
+  const bool interleaved = layout == model::rope_layout::interleaved;
+  auto body = [&](int64_t begin, int64_t end, int thread) {
+    float* cs = scratch(thread, static_cast<size_t>(head_dim));  // cos[half] then sin[half]
+    for (int64_t row = begin; row < end; ++row) {
+      const double pos = positions[row];
+      for (int i = 0; i < half; ++i) {
+        const double angle = pos * inv_freq[static_cast<size_t>(i)];
+        cs[i] = static_cast<float>(std::cos(angle));
+        cs[half + i] = static_cast<float>(std::sin(angle));
+      }
+      float* xr = x + row * static_cast<int64_t>(num_heads) * head_dim;
+      for (int h = 0; h < num_heads; ++h) {
+        float* v = xr + static_cast<int64_t>(h) * head_dim;
+        for (int i = 0; i < half; ++i) {
+          float& a = interleaved ? v[2 * i] : v[i];
+          float& b = interleaved ? v[2 * i + 1] : v[i + half];
+          const float c = cs[i], s = cs[half + i];
+          const float a0 = a, b0 = b;
+          a = a0 * c - b0 * s;
+          b = a0 * s + b0 * c;
+        }
+      }
+    }
+  };
+  if (int64_t{n} * num_heads * head_dim < kParallelElements)
+    body(0, n, 0);
+  else
+    pool_.parallel_for(0, n, body);
+}
+
+void cpu_backend::silu_mul(const float* gate, const float* up, int64_t count, float* y) {
+  if (count < kParallelElements) return kernels::silu_mul(gate, up, count, y);
+  pool_.parallel_for(0, count, [&](int64_t b, int64_t e, int) {
+    kernels::silu_mul(gate + b, up + b, e - b, y + b);
+  }, kElementGrain);
+}
+
+void cpu_backend::relu(float* x, int64_t count) {
+  if (count < kParallelElements) return kernels::relu(x, count);
+  pool_.parallel_for(0, count, [&](int64_t b, int64_t e, int) { kernels::relu(x + b, e - b); },
+                     kElementGrain);
+}
+
+void cpu_backend::add(float* x, const float* y, int64_t count) {
+  if (count < kParallelElements) return kernels::add(x, y, count);
+  pool_.parallel_for(0, count, [&](int64_t b, int64_t e, int) { kernels::add(x + b, y + b, e - b); },
+                     kElementGrain);
+}
+
+void cpu_backend::attention(std::span<const attention_item> items, const attention_shape& shape) {
+  if (shape.num_heads <= 0 || shape.num_kv_heads <= 0 || shape.head_dim <= 0 ||
+      shape.num_heads % shape.num_kv_heads != 0)
+    throw std::invalid_argument("attention: num_heads must be a positive multiple of num_kv_heads");
+  // Tasks are (item, row, head) triples, numbered through a prefix sum over items.
+  std::vector<int64_t> first_task(items.size() + 1, 0);
+  size_t max_len = 1;
+  for (size_t i = 0; i < items.size(); ++i) {
+    first_task[i + 1] = first_task[i] + int64_t{items[i].num_rows} * shape.num_heads;
+    max_len = std::max(max_len, static_cast<size_t>(items[i].past_len + items[i].num_rows));
+  }
+  const int64_t total = first_task.back();
+  if (total == 0) return;
+  const int group = shape.num_heads / shape.num_kv_heads;
+  const int64_t q_dim = int64_t{shape.num_heads} * shape.head_dim;
+  const int64_t kv_dim = int64_t{shape.num_kv_heads} * shape.head_dim;
+  auto run_task = [&](int64_t task, float* scores) {
+    const size_t item_index = static_cast<size_t>(
+        std::upper_bound(first_task.begin(), first_task.end(), task) - first_task.begin() - 1);
+    const attention_item& it = items[item_index];
+    const int64_t local = task - first_task[item_index];
+    const int64_t row = local / shape.num_heads;
+    const int head = static_cast<int>(local % shape.num_heads);
+    const int64_t kv_offset = int64_t{head / group} * shape.head_dim;
+    kernels::attention_row(it.q + row * q_dim + int64_t{head} * shape.head_dim, it.keys + kv_offset,
+                           it.values + kv_offset, kv_dim, it.past_len + row + 1, shape.head_dim,
+                           shape.scale, scores, it.out + row * q_dim + int64_t{head} * shape.head_dim);
+  };
+  // Round-robin over tasks: causal rows grow in cost with position, so contiguous chunks would
+  // give the last thread the most expensive rows.
+  pool_.run([&](int thread, int count) {
+    float* scores = scratch(thread, max_len);
+    for (int64_t task = thread; task < total; task += count) run_task(task, scores);
+  });
+}
+
+}  // namespace alisa::gpu::cpu

@@ -1,0 +1,45 @@
+#pragma once
+// Single-threaded SIMD kernels of the CPU backend. Each call dispatches at run time (Highway) to
+// the best target this machine supports (AVX-512 > AVX2+FMA > portable fallback). Callers split
+// work across threads; these functions never allocate and never spawn threads.
+// Unless stated otherwise pointers need no particular alignment and counts may be any size.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "proto/dtype.hpp"
+
+namespace alisa::gpu::cpu::kernels {
+
+// y[m * ldy + r] = Σ_c x[m * cols + c] · w[r * cols + c] (+ bias[r]) for m in [0, n) and r in
+// [row_begin, row_end). w holds `cols`-wide rows of `wtype`; bias may be nullptr.
+// Each weight row is read from memory once for all n rows of x (register-blocked over 4 weight
+// rows × a few x rows; x stays in cache).
+void linear_rows(const float* x, int64_t n, const void* w, dtype wtype, int64_t cols,
+                 const float* bias, int64_t row_begin, int64_t row_end, float* y, int64_t ldy);
+
+// dst[i] = float(src[i]) for a 16-bit source (bf16 or f16); for f32 a plain copy.
+void convert_to_f32(const void* src, dtype type, int64_t count, float* dst);
+
+// One row: y = x / sqrt(mean(x²) + eps) · gain (gain nullptr = 1).
+void rms_norm_row(const float* x, int64_t dim, const float* gain, float eps, float* y);
+// One row: y = (x - mean) / sqrt(var + eps) · gain + bias (nullptr = 1 / 0).
+void layer_norm_row(const float* x, int64_t dim, const float* gain, const float* bias, float eps,
+                    float* y);
+
+void silu_mul(const float* gate, const float* up, int64_t count, float* y);  // y = silu(g)·u
+void relu(float* x, int64_t count);
+void add(float* x, const float* y, int64_t count);  // x += y
+
+// One query row of one head: out[d] = Σ_p softmax_p(scale · q·k_p) · v_p[d] over p in [0, len),
+// where k_p = keys + p*stride and v_p = values + p*stride. `scores` is scratch of len floats.
+void attention_row(const float* q, const float* keys, const float* values, int64_t stride,
+                   int64_t len, int64_t head_dim, float scale, float* scores, float* out);
+
+// Σ p[i] with several independent accumulators: a streaming read for bandwidth measurement.
+double sum(const float* p, int64_t count);
+
+// Name of the Highway target the kernels dispatch to on this machine, e.g. "AVX2", "AVX3".
+std::string dispatched_target_name();
+
+}  // namespace alisa::gpu::cpu::kernels
