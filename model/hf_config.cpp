@@ -115,6 +115,16 @@ absl::StatusOr<model_config> parse_llama(const fields& f, const std::string& mod
   // Scaled RoPE (linear, dynamic, yarn, llama3) changes the angles; silently ignoring it would give
   // a model that loads but generates garbage at long positions.
   if (f.present_non_null("rope_scaling")) return f.error("rope_scaling is not supported (must be null or absent)");
+  // Mistral-style sliding-window masking would make every position past the window differ from
+  // full causal attention; Qwen2 configs carry a window but switch it off with use_sliding_window.
+  int window = 0;
+  ALISA_ASSIGN_OR_RETURN(window, f.optional_int("sliding_window", 0));
+  bool use_window = true;
+  ALISA_ASSIGN_OR_RETURN(use_window, f.optional_bool("use_sliding_window", model_type != "qwen2"));
+  if (use_window && window > 0 && window < c.max_position_embeddings) {
+    return f.error(absl::StrCat("sliding_window ", window, " < max_position_embeddings ", c.max_position_embeddings,
+                                " is not supported (full causal attention only)"));
+  }
   return c;
 }
 

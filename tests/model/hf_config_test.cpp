@@ -74,5 +74,21 @@ TEST(HfConfig, RejectsRopeScalingAndOtherActivations) {
   EXPECT_FALSE(parse_hf_config("{not json", "config.json").ok());
 }
 
+TEST(HfConfig, MistralSlidingWindowIsRefusedUnlessDisabled) {
+  nlohmann::json j = alisa::testing::tiny_llama().config;
+  j["architectures"] = {"MistralForCausalLM"};
+  j["model_type"] = "mistral";
+  j["sliding_window"] = 16;
+  EXPECT_TRUE(message_contains(parse_hf_config(j.dump(), "config.json").status(), "sliding_window 16"));
+  j["sliding_window"] = nullptr;
+  EXPECT_TRUE(parse_hf_config(j.dump(), "config.json").ok());
+  j["architectures"] = {"Qwen2ForCausalLM"};
+  j["model_type"] = "qwen2";
+  j["sliding_window"] = 16;  // present but disabled by default for qwen2
+  auto c = parse_hf_config(j.dump(), "config.json");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->attention_bias);  // the tiny config sets attention_bias=false explicitly
+}
+
 }  // namespace
 }  // namespace alisa::model
