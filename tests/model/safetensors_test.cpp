@@ -95,6 +95,29 @@ TEST(Safetensors, RejectsNegativeShapeDuplicateNamesAndBadJson) {
   expect_error(safetensors_image(R"({"w":{"dtype":"F32","shape":[1]}})", data_of(4)), "data_offsets");
 }
 
+// Every prefix and many single-byte corruptions of a valid file must give OK or an error, never a
+// crash or an out-of-bounds read (this suite also runs under ASan/UBSan).
+TEST(Safetensors, SurvivesTruncationAndCorruption) {
+  const std::string image = safetensors_bytes({{"a", dtype::f32, {2, 3}, {1, 2, 3, 4, 5, 6}},
+                                               {"b", dtype::bf16, {4}, {1, 2, 3, 4}}});
+  for (size_t n = 0; n < image.size(); ++n) {
+    auto t = parse(image.substr(0, n));
+    EXPECT_FALSE(t.ok()) << "prefix " << n;
+  }
+  uint64_t state = 12345;
+  for (int i = 0; i < 2000; ++i) {
+    std::string bad = image;
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    bad[static_cast<size_t>(state >> 33) % bad.size()] = static_cast<char>(state >> 20);
+    auto t = parse(bad);
+    if (t.ok()) {
+      for (const auto& [name, view] : t->tensors) {
+        for (int64_t e = 0; e < view.num_elements(); ++e) (void)element_as_float(view, e);
+      }
+    }
+  }
+}
+
 TEST(Safetensors, ShardedIndexMergesShards) {
   temp_dir dir;
   alisa::testing::hf_fixture model = alisa::testing::tiny_llama();
