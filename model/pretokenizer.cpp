@@ -24,6 +24,19 @@ bool is_unicode_number(char32_t cp) {
 
 namespace {
 
+// Combining marks (\p{M}) of the common abugidas and RTL scripts: vowel signs, viramas, points.
+// Indic blocks U+0900..U+0DFF share one layout, so offsets inside each 128-code-point block work.
+bool is_common_mark(char32_t cp) {
+  if (cp >= 0x0900 && cp <= 0x0DFF) {
+    const char32_t o = cp & 0x7F;
+    return o <= 0x03 || o == 0x3C || (o >= 0x3E && o <= 0x4D) || (o >= 0x51 && o <= 0x57) ||
+           (o >= 0x62 && o <= 0x63);
+  }
+  return (cp >= 0x0591 && cp <= 0x05BD) || cp == 0x05BF || (cp >= 0x05C1 && cp <= 0x05C7) ||
+         (cp >= 0x0610 && cp <= 0x061A) || (cp >= 0x064B && cp <= 0x065F) || cp == 0x0670 ||
+         cp == 0x0E31 || (cp >= 0x0E34 && cp <= 0x0E3A) || (cp >= 0x0E47 && cp <= 0x0E4E);
+}
+
 // Blocks that hold (almost) no letters: punctuation, symbols, combining marks, emoji, private use.
 bool in_non_letter_block(char32_t cp) {
   return (cp >= 0x00A1 && cp <= 0x00BF) || cp == 0xD7 || cp == 0xF7 ||
@@ -47,7 +60,8 @@ bool in_non_letter_block(char32_t cp) {
 bool is_unicode_letter(char32_t cp) {
   if (cp < 0x80) return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
   if (cp == 0xAA || cp == 0xB5 || cp == 0xBA) return true;  // ª µ º are letters in Latin-1
-  return !is_unicode_whitespace(cp) && !is_unicode_number(cp) && !in_non_letter_block(cp);
+  return !is_unicode_whitespace(cp) && !is_unicode_number(cp) && !in_non_letter_block(cp) &&
+         !is_common_mark(cp);
 }
 
 namespace {

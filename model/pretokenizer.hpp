@@ -7,7 +7,8 @@
 // Unicode categories are APPROXIMATED (see is_letter / is_number in the .cpp): \s is the exact
 // White_Space set; \p{N} is ASCII digits plus a few common digit/number blocks; \p{L} is ASCII
 // letters plus every other non-ASCII code point that is not whitespace, a number, a combining
-// mark, or in a known punctuation/symbol/emoji block. Text in Latin, Cyrillic, Greek, CJK etc.
+// mark (Latin combining block, Indic vowel signs/viramas, Hebrew/Arabic points, Thai
+// vowel marks), or in a known punctuation/symbol/emoji block. Text in Latin, Cyrillic, Greek, CJK etc.
 // splits as with the real regex; rare marks/symbols outside those blocks may split differently.
 #include <string_view>
 #include <vector>

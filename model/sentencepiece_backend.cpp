@@ -11,7 +11,12 @@ sentencepiece_backend::~sentencepiece_backend() = default;
 
 std::string sentencepiece_backend::load_serialized(std::string_view proto) {
   const auto status = sp_->LoadFromSerializedProto(proto);
-  return status.ok() ? std::string() : std::string(status.message());
+  if (status.ok()) return {};
+  std::string message(status.message());
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';  // callers promise one-line errors
+  }
+  return message.empty() ? "unknown error" : message;
 }
 
 std::vector<int> sentencepiece_backend::encode(std::string_view text) const {

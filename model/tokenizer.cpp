@@ -146,8 +146,9 @@ std::vector<fs::path> tok_bin_files(const fs::path& dir, const fs::path& exclude
 std::optional<fs::path> find_in_directory(const fs::path& dir, const fs::path& exclude,
                                           bool allow_hf_names) {
   std::error_code ec;
-  std::vector<std::string> names = {"tokenizer.bin"};
-  if (allow_hf_names) names = {"tokenizer.json", "tokenizer.model", "tokenizer.bin"};
+  const std::vector<std::string> names =
+      allow_hf_names ? std::vector<std::string>{"tokenizer.json", "tokenizer.model", "tokenizer.bin"}
+                     : std::vector<std::string>{"tokenizer.bin"};
   for (const auto& name : names) {
     const fs::path candidate = dir / name;
     if (fs::is_regular_file(candidate, ec) && !(fs::equivalent(candidate, exclude, ec)))
@@ -170,9 +171,12 @@ absl::StatusOr<std::string> find_tokenizer(const std::string& model_spec) {
   if (fs::is_directory(spec, ec)) {
     found = find_in_directory(spec, fs::path(), /*allow_hf_names=*/true);
   } else if (fs::is_regular_file(spec, ec)) {
-    // A llama2.c checkpoint: its tokenizer lies beside it (never the checkpoint itself).
+    // A model file: its tokenizer lies beside it (never the file itself).
     const fs::path dir = spec.has_parent_path() ? spec.parent_path() : fs::path(".");
-    found = find_in_directory(dir, spec, /*allow_hf_names=*/false);
+    // A llama2.c .bin only pairs with a llama2.c tokenizer; other files (model.safetensors,
+    // config.json) sit in a Hugging Face directory.
+    const bool llama2c_checkpoint = absl::EndsWith(spec.filename().string(), ".bin");
+    found = find_in_directory(dir, spec, /*allow_hf_names=*/!llama2c_checkpoint);
   }
   if (!found) return absl::NotFoundError("tokenizer not found: " + model_spec);
   return found->string();

@@ -90,6 +90,13 @@ TEST(FindTokenizer, InsideAModelDirectoryInPreferenceOrder) {
   EXPECT_EQ(*find_tokenizer(dir.string()), (dir / "tokenizer.json").string());
 }
 
+TEST(FindTokenizer, NextToAHuggingFaceWeightsFile) {
+  const auto dir = alisa::testing::tokenizer_scratch_dir();
+  alisa::testing::write_file(dir / "model.safetensors", "weights");
+  alisa::testing::write_file(dir / "tokenizer.json", "{}");
+  EXPECT_EQ(*find_tokenizer((dir / "model.safetensors").string()), (dir / "tokenizer.json").string());
+}
+
 TEST(FindTokenizer, SyntheticAndMissingSpecs) {
   EXPECT_TRUE(absl::IsNotFound(find_tokenizer("synthetic:tiny").status()));
   auto missing = find_tokenizer("/no/such/model.bin");
