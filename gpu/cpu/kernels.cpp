@@ -10,6 +10,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "gpu/cpu/kernels.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
 
@@ -59,6 +60,7 @@ constexpr int kMR = 4;
 constexpr int kMR = 2;
 #endif
 constexpr int kNR = 4;
+constexpr bool kPrefetch = true;
 
 // NR weight rows (w + r*cols) × MR x rows (x + m*cols): y[m*ldy + r] = dot + bias.
 template <int NR, int MR, typename T>
@@ -72,7 +74,14 @@ HWY_INLINE void micro_kernel(const float* HWY_RESTRICT x, const T* HWY_RESTRICT 
   int64_t c = 0;
   for (; c + N <= cols; c += N) {
     VF wv[NR];
-    for (int r = 0; r < NR; ++r) wv[r] = load_w(d, w + r * cols + c);
+    for (int r = 0; r < NR; ++r) {
+      // The next row block is contiguous after this one: prefetch it one block ahead so the
+      // DRAM stream stays busy across block boundaries (short 16-bit rows defeat the hardware
+      // prefetcher; measured +20-30% bf16 decode throughput on Zen 3). Prefetching past the end of
+      // the matrix is harmless: prefetches never fault.
+      if constexpr (kPrefetch) hwy::Prefetch(w + (r + NR) * cols + c);
+      wv[r] = load_w(d, w + r * cols + c);
+    }
     for (int m = 0; m < MR; ++m) {
       const VF xv = hn::LoadU(d, x + m * cols + c);
       for (int r = 0; r < NR; ++r) acc[r][m] = hn::MulAdd(wv[r], xv, acc[r][m]);

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "gpu/backend.hpp"
+#include "hwy/targets.h"
+#include "gpu/cpu/cpu_backend.hpp"
 #include "gpu/cpu/memory_bandwidth.hpp"
 #include "gpu/cpu/thread_pool.hpp"
 
@@ -454,6 +456,67 @@ TEST(ThreadPool, ManyBackToBackJobs) {
   std::atomic<int64_t> total{0};
   for (int i = 0; i < 20000; ++i) pool.run([&](int t, int count) { total += t + count; });
   EXPECT_EQ(total.load(), 20000 * (0 + 2 + 1 + 2));
+}
+
+// Both linear() paths at every n, whatever the tuned switch-over point is.
+TEST(CpuBackend, LinearSimdAndGemmPathsAgree) {
+  const int rows = 77, cols = 45;
+  const auto wsrc = random_floats(rows * cols, 90);
+  const auto bsrc = random_floats(rows, 91);
+  for (dtype type : {dtype::f32, dtype::bf16, dtype::f16}) {
+    for (int n : {1, 3, 17, 40}) {
+      const auto xh = random_floats(static_cast<size_t>(n) * cols, 92 + n);
+      std::vector<std::vector<float>> results;
+      for (int gemm_min_rows : {1, 1000}) {
+        cpu::cpu_backend be(2, cpu::cpu_backend_options{gemm_min_rows, false});
+        const auto w = be.upload_matrix(f32_view(wsrc, {rows, cols}), f32_view(bsrc, {rows}), type);
+        auto* x = static_cast<float*>(be.allocate(xh.size() * sizeof(float)));
+        be.upload(x, xh.data(), xh.size() * sizeof(float));
+        auto* y = static_cast<float*>(be.allocate(static_cast<size_t>(n) * rows * sizeof(float)));
+        be.linear(x, n, w, y);
+        results.emplace_back(y, y + static_cast<size_t>(n) * rows);
+      }
+      for (size_t i = 0; i < results[0].size(); ++i)
+        ASSERT_NEAR(results[0][i], results[1][i], 1e-4 * (1 + std::abs(results[1][i])))
+            << to_string(type) << " n=" << n << " i=" << i;
+    }
+  }
+}
+
+// The portable fallback must agree with whatever target this machine dispatches to.
+TEST(CpuBackend, ScalarFallbackMatchesDispatchedTarget) {
+  const int rows = 37, cols = 50, n = 3;
+  const auto wsrc = random_floats(rows * cols, 95);
+  const auto xh = random_floats(n * cols, 96, -3, 3);
+  auto run_ops = [&](dtype type) {
+    cpu::cpu_backend be(2);
+    const auto w = be.upload_matrix(f32_view(wsrc, {rows, cols}), {}, type);
+    auto* x = static_cast<float*>(be.allocate(xh.size() * sizeof(float)));
+    be.upload(x, xh.data(), xh.size() * sizeof(float));
+    auto* y = static_cast<float*>(be.allocate(static_cast<size_t>(n) * std::max(rows, cols) * sizeof(float)));
+    be.linear(x, n, w, y);
+    std::vector<float> out(y, y + n * rows);
+    be.rms_norm(x, n, cols, nullptr, 1e-5f, y);
+    out.insert(out.end(), y, y + n * cols);
+    be.silu_mul(x, x, n * cols, y);
+    out.insert(out.end(), y, y + n * cols);
+    // One item, 2 heads of 25 over 2 kv heads, the 3 rows of x as q, k and v.
+    const attention_item item{x, x, x, y, n, 0};
+    be.attention({&item, 1}, attention_shape{2, 2, 25, 0.2f});
+    out.insert(out.end(), y, y + n * cols);
+    return out;
+  };
+  for (dtype type : {dtype::f32, dtype::bf16, dtype::f16}) {
+    const auto dispatched = run_ops(type);
+    hwy::SetSupportedTargetsForTest(HWY_SCALAR);
+    EXPECT_EQ(cpu::simd_target_name(), "SCALAR");
+    const auto scalar = run_ops(type);
+    hwy::SetSupportedTargetsForTest(0);
+    ASSERT_EQ(dispatched.size(), scalar.size());
+    for (size_t i = 0; i < scalar.size(); ++i)
+      ASSERT_NEAR(dispatched[i], scalar[i], 1e-4 * (1 + std::abs(scalar[i]))) << to_string(type) << " " << i;
+  }
+  EXPECT_NE(cpu::simd_target_name(), "SCALAR");
 }
 
 TEST(CpuBackend, CudaKindThrows) {
