@@ -346,4 +346,9 @@ void cpu_backend::attention(std::span<const attention_item> items, const attenti
   });
 }
 
+// Same threads as the ops, so the probe and the decode it is compared with share the machine state.
+double cpu_backend::measure_read_bandwidth_gbs(size_t bytes, int repetitions) {
+  return cpu::measure_read_bandwidth_gbs(pool_, bytes, repetitions);
+}
+
 }  // namespace alisa::gpu::cpu

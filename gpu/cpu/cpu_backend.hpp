@@ -60,6 +60,7 @@ class cpu_backend final : public backend {
   void add(float* x, const float* y, int64_t count) override;
   void attention(std::span<const attention_item> items, const attention_shape& shape) override;
   void synchronize() override {}
+  double measure_read_bandwidth_gbs(size_t bytes, int repetitions) override;
 
   // The n at which linear() switches to sgemm for weights of `type`.
   int gemm_min_rows(dtype type) const;
