@@ -32,6 +32,20 @@ absl::StatusOr<std::unique_ptr<model::tokenizer>> open_tokenizer(const engine_op
   return tok;
 }
 
+// 260032 -> "260K", 6738415616 -> "6.74B": three significant digits for logs.
+std::string human_count(size_t n) {
+  const char* units[] = {"", "K", "M", "B"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1000.0 && u < 3) {
+    v /= 1000.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, units[u]);
+  return buf;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_options& options) {
@@ -60,7 +74,7 @@ std::string local_engine::describe() const {
   const auto& c = weights_.config;
   return absl::StrCat(weights_.source, weights_.synthetic ? " (SYNTHETIC random weights)" : "",
                       ": ", model::to_string(c.arch), ", ", c.num_layers, " layers, hidden ",
-                      c.hidden_size, ", ", weights_.num_parameters() / 1e6, "M params, weights ",
+                      c.hidden_size, ", ", human_count(weights_.num_parameters()), " params, weights ",
                       std::string(to_string(options_.weight_type)), ", context ", c.max_position_embeddings,
                       "; tokenizer ", tokenizer_->name(), "; backend ", backend_->name());
 }

@@ -19,10 +19,11 @@ struct preset {
   model_config config;
 };
 
-model_config llama(int hidden, int layers, int heads, int kv_heads, int ffn, int vocab, int ctx, bool tied,
-                   rope_layout rope = rope_layout::rotate_half, float theta = 10000.0f) {
+// The sizes every decoder-only preset has; the architecture functions add what differs.
+model_config shape(architecture arch, int hidden, int layers, int heads, int kv_heads, int ffn,
+                   int vocab, int ctx) {
   model_config c;
-  c.arch = architecture::llama;
+  c.arch = arch;
   c.hidden_size = hidden;
   c.num_layers = layers;
   c.num_heads = heads;
@@ -31,24 +32,21 @@ model_config llama(int hidden, int layers, int heads, int kv_heads, int ffn, int
   c.intermediate_size = ffn;
   c.vocab_size = vocab;
   c.max_position_embeddings = ctx;
-  c.tie_word_embeddings = tied;
-  c.rope = rope;
-  c.rope_theta = theta;
   c.norm_eps = 1e-5f;
   return c;
 }
 
+model_config llama(int hidden, int layers, int heads, int kv_heads, int ffn, int vocab, int ctx, bool tied,
+                   rope_layout rope = rope_layout::rotate_half, float theta = 10000.0f) {
+  model_config c = shape(architecture::llama, hidden, layers, heads, kv_heads, ffn, vocab, ctx);
+  c.tie_word_embeddings = tied;
+  c.rope = rope;
+  c.rope_theta = theta;
+  return c;
+}
+
 model_config opt(int hidden, int layers, int heads, int ffn, int vocab, int ctx) {
-  model_config c;
-  c.arch = architecture::opt;
-  c.hidden_size = hidden;
-  c.num_layers = layers;
-  c.num_heads = heads;
-  c.num_kv_heads = heads;
-  c.head_dim = hidden / heads;
-  c.intermediate_size = ffn;
-  c.vocab_size = vocab;
-  c.max_position_embeddings = ctx;
+  model_config c = shape(architecture::opt, hidden, layers, heads, heads, ffn, vocab, ctx);
   c.tie_word_embeddings = true;
   c.norm = norm_kind::layer_norm;
   c.activation = activation_kind::relu;
