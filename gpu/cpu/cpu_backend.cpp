@@ -1,6 +1,5 @@
 #include "gpu/cpu/cpu_backend.hpp"
 
-#include <cblas.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -20,44 +19,15 @@ namespace {
 
 constexpr size_t kAlignment = 64;
 constexpr size_t kHugePage = size_t{2} << 20;
-// Output rows per chunk in linear(): 16 fp32 outputs = one cache line of y, so threads never
-// write the same line.
-constexpr int64_t kRowGrain = 16;
-// Element-wise ops below this many elements run on the caller only: waking workers costs more.
 constexpr int64_t kParallelElements = int64_t{1} << 15;
 constexpr int64_t kElementGrain = 1024;  // 4 KiB chunks: cache-line (and page) aligned edges
-
-// Weight rows per sgemm call. OpenBLAS is slowest on very wide calls (the 32000-row lm_head slice
-// runs ~30% below a 1-2k row panel at n=32), and 16-bit panels are widened into a per-thread fp32
-// buffer that should stay in L2 while sgemm packs it.
-int64_t panel_rows(int64_t cols, dtype type) {
-  const int64_t floats = type == dtype::f32 ? (int64_t{1} << 20) : (int64_t{1} << 19);
-  const int64_t rows = floats / std::max<int64_t>(cols, 1);
-  return std::max<int64_t>(kRowGrain, rows / kRowGrain * kRowGrain);
-}
-
-void add_bias(float* y, int n, int64_t ldy, const float* bias, int64_t begin, int64_t end) {
-  if (!bias) return;
-  for (int m = 0; m < n; ++m) kernels::add(y + m * ldy + begin, bias + begin, end - begin);
-}
-
-// y[n, rows cols [0, nrows)] = x[n, k] · w[nrows, k]ᵀ, single call of OpenBLAS.
-void sgemm_xwt(const float* x, int n, const float* w, int64_t nrows, int64_t k, float* y,
-               int64_t ldy) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, static_cast<int>(nrows),
-              static_cast<int>(k), 1.0f, x, static_cast<int>(k), w, static_cast<int>(k), 0.0f, y,
-              static_cast<int>(ldy));
-}
 
 }  // namespace
 
 void cpu_backend::free_deleter::operator()(float* p) const { std::free(p); }
 
-cpu_backend::cpu_backend(int num_threads, cpu_backend_options options)
-    : options_(options), pool_(num_threads) {
+cpu_backend::cpu_backend(int num_threads) : pool_(num_threads) {
   scratch_.resize(static_cast<size_t>(pool_.num_threads()));
-  // Default: OpenBLAS runs inside our threads, one slice each (see the header).
-  openblas_set_num_threads(options_.openblas_threading ? pool_.num_threads() : 1);
 }
 
 cpu_backend::~cpu_backend() {
@@ -155,8 +125,27 @@ weight_matrix cpu_backend::upload_matrix(const model::tensor_view& weight,
   w.type = type;
   w.rows = weight.rows();
   w.cols = weight.cols();
-  void* data = allocate(w.num_bytes());
-  convert_into(weight, data, type);
+  // Convert row-major into a temporary, then interleave into panels (kernels::kPanelRows).
+  const int64_t panels = (w.rows + kernels::kPanelRows - 1) / kernels::kPanelRows;
+  const size_t elem = dtype_size(type);
+  void* rowmajor = allocate(w.num_bytes());
+  convert_into(weight, rowmajor, type);
+  void* data = allocate(static_cast<size_t>(panels * kernels::kPanelRows * w.cols) * elem);
+  const int64_t rows = w.rows, cols = w.cols;
+  pool_.parallel_for(0, panels, [&](int64_t begin, int64_t end, int) {
+    const auto* src = static_cast<const char*>(rowmajor);
+    auto* dst = static_cast<char*>(data);
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t r0 = p * kernels::kPanelRows;
+      const int64_t valid = std::min(kernels::kPanelRows, rows - r0);
+      char* panel = dst + static_cast<size_t>(r0 * cols) * elem;
+      for (int64_t c = 0; c < cols; ++c)
+        for (int64_t r = 0; r < valid; ++r)
+          std::memcpy(panel + static_cast<size_t>(c * kernels::kPanelRows + r) * elem,
+                      src + static_cast<size_t>((r0 + r) * cols + c) * elem, elem);
+    }
+  });
+  release(rowmajor);
   w.data = data;
   if (bias.present()) {
     if (bias.num_elements() != w.rows)
@@ -176,58 +165,44 @@ const float* cpu_backend::upload_vector(const model::tensor_view& v) {
 
 // --- ops ---------------------------------------------------------------------------------------
 
+// Rows of the packed layout are strided (kPanelRows elements apart): gathered element by element.
+// A few rows per step, so this is negligible next to linear().
 void cpu_backend::embed(const int32_t* tokens, int n, const weight_matrix& table, float* out) {
-  const size_t row_bytes = static_cast<size_t>(table.cols) * dtype_size(table.type);
+  const size_t elem = dtype_size(table.type);
+  const int64_t cols = table.cols;
   for (int i = 0; i < n; ++i) {
     if (tokens[i] < 0 || tokens[i] >= table.rows)
       throw std::out_of_range("embed: token " + std::to_string(tokens[i]) + " outside [0, " +
                               std::to_string(table.rows) + ")");
-    const auto* row = static_cast<const char*>(table.data) + static_cast<size_t>(tokens[i]) * row_bytes;
-    kernels::convert_to_f32(row, table.type, table.cols, out + static_cast<int64_t>(i) * table.cols);
+    const int64_t t = tokens[i];
+    const auto* base = static_cast<const char*>(table.data) +
+                       static_cast<size_t>((t - t % kernels::kPanelRows) * cols + t % kernels::kPanelRows) * elem;
+    const size_t stride = static_cast<size_t>(kernels::kPanelRows) * elem;
+    float* o = out + static_cast<int64_t>(i) * cols;
+    switch (table.type) {
+      case dtype::f32:
+        for (int64_t c = 0; c < cols; ++c) std::memcpy(&o[c], base + c * stride, 4);
+        break;
+      case dtype::bf16:
+      case dtype::f16:
+        for (int64_t c = 0; c < cols; ++c) {
+          uint16_t bits;
+          std::memcpy(&bits, base + c * stride, 2);
+          o[c] = table.type == dtype::bf16 ? bf16_to_f32(bits) : f16_to_f32(bits);
+        }
+        break;
+    }
   }
-}
-
-int cpu_backend::gemm_min_rows(dtype type) const {
-  if (options_.gemm_min_rows > 0) return options_.gemm_min_rows;
-  // Measured on Zen 3 / AVX2, stories110m-like layers, 2 threads: the SIMD kernel matches sgemm
-  // at n≈16 (fp32) and n≈32 (16-bit, where it also saves the widening pass); beyond that sgemm's
-  // cache blocking wins.
-  return type == dtype::f32 ? 24 : 32;
 }
 
 void cpu_backend::linear(const float* x, int n, const weight_matrix& w, float* y) {
   if (n <= 0 || w.rows == 0) return;
-  if (n >= gemm_min_rows(w.type))
-    linear_gemm(x, n, w, y);
-  else
-    linear_simd(x, n, w, y);
-}
-
-void cpu_backend::linear_simd(const float* x, int n, const weight_matrix& w, float* y) {
-  pool_.parallel_for(0, w.rows, [&](int64_t begin, int64_t end, int) {
-    kernels::linear_rows(x, n, w.data, w.type, w.cols, w.bias, begin, end, y, w.rows);
-  }, kRowGrain);
-}
-
-void cpu_backend::linear_gemm(const float* x, int n, const weight_matrix& w, float* y) {
-  if (w.type == dtype::f32 && options_.openblas_threading) {
-    sgemm_xwt(x, n, static_cast<const float*>(w.data), w.rows, w.cols, y, w.rows);
-    add_bias(y, n, w.rows, w.bias, 0, w.rows);
-    return;
-  }
-  const int64_t panel = panel_rows(w.cols, w.type);
-  pool_.parallel_for(0, w.rows, [&](int64_t begin, int64_t end, int thread) {
-    const auto* base = static_cast<const char*>(w.data);
-    const size_t elem = dtype_size(w.type);
-    float* buf = w.type == dtype::f32 ? nullptr : scratch(thread, static_cast<size_t>(panel * w.cols));
-    for (int64_t r = begin; r < end; r += panel) {
-      const int64_t len = std::min(panel, end - r);
-      const void* rows = base + static_cast<size_t>(r * w.cols) * elem;
-      if (buf) kernels::convert_to_f32(rows, w.type, len * w.cols, buf);
-      sgemm_xwt(x, n, buf ? buf : static_cast<const float*>(rows), len, w.cols, y + r, w.rows);
-    }
-    add_bias(y, n, w.rows, w.bias, begin, end);
-  }, kRowGrain);
+  const int64_t panels = (w.rows + kernels::kPanelRows - 1) / kernels::kPanelRows;
+  const bool widen = w.type != dtype::f32 && n > 6;
+  pool_.parallel_for(0, panels, [&](int64_t begin, int64_t end, int thread) {
+    float* buf = widen ? scratch(thread, static_cast<size_t>(kernels::kPanelRows * w.cols)) : nullptr;
+    kernels::linear_packed(x, n, w.data, w.type, w.rows, w.cols, w.bias, begin, end, y, w.rows, buf);
+  });
 }
 
 void cpu_backend::rms_norm(const float* x, int n, int dim, const float* gain, float eps, float* y) {

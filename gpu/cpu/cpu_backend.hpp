@@ -3,13 +3,13 @@
 //
 // * All ops run synchronously on the caller's thread plus a persistent thread_pool; synchronize()
 //   is a no-op.
-// * linear(): small n (decode) uses the register-blocked SIMD kernel that streams each weight row
-//   once for all n rows of x, split over output rows across threads. Large n (prefill) is
-//   compute-bound and uses OpenBLAS sgemm (16-bit weights are widened panel by panel into a
-//   per-thread fp32 buffer first).
-// * OpenBLAS runs single-threaded inside our pool's threads by default (each thread multiplies its
-//   own slice of weight rows). That keeps exactly num_threads busy threads: OpenBLAS's own workers
-//   would keep spinning for a long time after each call and fight our pool on small machines.
+// * Weights are stored panel-interleaved (kernels::kPanelRows output rows per panel, [cols][16],
+//   last panel zero-padded): weight_matrix::data is only meaningful to this backend; embed()
+//   gathers rows out of that layout (the tied lm_head is the embedding table, so no second copy).
+// * linear(): one outer-product kernel for every n, split over panels across threads. n = 1
+//   decode is one contiguous stream of each thread's panels (bandwidth-bound); larger n reuses each
+//   panel (from L1/L2) for all x rows in 6-row register blocks (compute-bound). 16-bit panels are
+//   widened once into a per-thread fp32 buffer when more than one x block reuses them.
 // * Every pointer handed out (allocate, upload_*) is owned by the backend and freed on destruction.
 #include <cstddef>
 #include <memory>
@@ -22,17 +22,9 @@
 
 namespace alisa::gpu::cpu {
 
-struct cpu_backend_options {
-  // linear() switches from the SIMD kernel to sgemm at n >= this; <= 0 = tuned default per dtype.
-  int gemm_min_rows = 0;
-  // true: let OpenBLAS thread a single sgemm call itself (openblas_set_num_threads(threads)) for
-  // fp32 weights instead of slicing rows across our pool. Kept for benchmarking the alternative.
-  bool openblas_threading = false;
-};
-
 class cpu_backend final : public backend {
  public:
-  explicit cpu_backend(int num_threads, cpu_backend_options options = {});
+  explicit cpu_backend(int num_threads);
   ~cpu_backend() override;
 
   std::string name() const override;
@@ -62,16 +54,10 @@ class cpu_backend final : public backend {
   void synchronize() override {}
   double measure_read_bandwidth_gbs(size_t bytes, int repetitions) override;
 
-  // The n at which linear() switches to sgemm for weights of `type`.
-  int gemm_min_rows(dtype type) const;
-
  private:
-  void linear_simd(const float* x, int n, const weight_matrix& w, float* y);
-  void linear_gemm(const float* x, int n, const weight_matrix& w, float* y);
   void convert_into(const model::tensor_view& src, void* dst, dtype type);
   float* scratch(int thread, size_t floats);  // per-thread buffer, grown (never shrunk) on demand
 
-  cpu_backend_options options_;
   thread_pool pool_;
   std::mutex mutex_;  // guards allocations_ (upload paths may be called from loader threads)
   std::unordered_map<void*, size_t> allocations_;

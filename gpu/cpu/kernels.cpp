@@ -10,12 +10,13 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "gpu/cpu/kernels.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "gpu/cpu/convert.hpp"
 #include "gpu/cpu/kernels.hpp"
@@ -50,87 +51,151 @@ HWY_INLINE float scalar_w(const hwy::float16_t* p) {
   return f16_to_f32(bits);
 }
 
-HWY_INLINE float reduce(DF d, VF v) { return hn::GetLane(hn::SumOfLanes(d, v)); }
-
-// x rows per register block: 4 weight rows × kMR x rows of accumulators + 4 weight vectors must fit
-// the register file (16 vectors on AVX2, 32 on AVX-512).
-#if HWY_TARGET <= HWY_AVX3
-constexpr int kMR = 4;
-#else
-constexpr int kMR = 2;
-#endif
-constexpr int kNR = 4;
-constexpr bool kPrefetch = true;
-
-// NR weight rows (w + r*cols) × MR x rows (x + m*cols): y[m*ldy + r] = dot + bias.
-template <int NR, int MR, typename T>
-HWY_INLINE void micro_kernel(const float* HWY_RESTRICT x, const T* HWY_RESTRICT w, int64_t cols,
-                             const float* bias, float* y, int64_t ldy) {
-  const DF d;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-  VF acc[NR][MR];
-  for (int r = 0; r < NR; ++r)
-    for (int m = 0; m < MR; ++m) acc[r][m] = hn::Zero(d);
-  int64_t c = 0;
-  for (; c + N <= cols; c += N) {
-    VF wv[NR];
-    for (int r = 0; r < NR; ++r) {
-      // The next row block is contiguous after this one: prefetch it one block ahead so the
-      // DRAM stream stays busy across block boundaries (short 16-bit rows defeat the hardware
-      // prefetcher; measured +20-30% bf16 decode throughput on Zen 3). Prefetching past the end of
-      // the matrix is harmless: prefetches never fault.
-      if constexpr (kPrefetch) hwy::Prefetch(w + (r + NR) * cols + c);
-      wv[r] = load_w(d, w + r * cols + c);
-    }
-    for (int m = 0; m < MR; ++m) {
-      const VF xv = hn::LoadU(d, x + m * cols + c);
-      for (int r = 0; r < NR; ++r) acc[r][m] = hn::MulAdd(wv[r], xv, acc[r][m]);
-    }
-  }
-  for (int r = 0; r < NR; ++r) {
-    for (int m = 0; m < MR; ++m) {
-      float s = reduce(d, acc[r][m]);
-      for (int64_t t = c; t < cols; ++t) s += x[m * cols + t] * scalar_w(w + r * cols + t);
-      y[m * ldy + r] = s + (bias ? bias[r] : 0.0f);
-    }
-  }
+template <typename T>
+void convert_typed(const T* src, int64_t count, float* dst);
+HWY_INLINE void ConvertToF32Impl(const float* src, int64_t count, float* dst) {
+  std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(float));
+}
+template <typename T>
+HWY_INLINE void ConvertToF32Impl(const T* src, int64_t count, float* dst) {
+  convert_typed(src, count, dst);
 }
 
-// All x rows against NR weight rows: full MR blocks, then one ragged block.
-template <int NR, typename T>
-HWY_INLINE void row_block(const float* x, int64_t n, const T* w, int64_t cols, const float* bias,
-                          float* y, int64_t ldy) {
-  int64_t m = 0;
-  for (; m + kMR <= n; m += kMR) micro_kernel<NR, kMR>(x + m * cols, w, cols, bias, y + m * ldy, ldy);
-  const int64_t left = n - m;
-  if constexpr (kMR == 4) {
-    if (left == 3) micro_kernel<NR, 3>(x + m * cols, w, cols, bias, y + m * ldy, ldy);
-    if (left == 2) micro_kernel<NR, 2>(x + m * cols, w, cols, bias, y + m * ldy, ldy);
+HWY_INLINE float reduce(DF d, VF v) { return hn::GetLane(hn::SumOfLanes(d, v)); }
+
+// --- panel-packed linear ----------------------------------------------------------------------
+// Layout (see kernels.hpp): panels of kPanelRows output rows, each panel [cols][kPanelRows].
+// One outer-product micro-kernel serves every n: per k it loads the panel's kPanelRows weights
+// (NV vectors, widened to fp32), broadcasts x[m][k] for MR x rows and accumulates MR×NV vectors.
+// KU independent accumulator sets along k hide the FMA latency when MR is small (n = 1 decode is
+// a single contiguous stream of the panel, bandwidth-bound).
+constexpr int64_t kPanel = kPanelRows;
+
+template <int MR, int KU, typename T>
+HWY_INLINE void panel_block(const float* HWY_RESTRICT x, int64_t ldx, const T* HWY_RESTRICT w,
+                            int64_t kc, float* HWY_RESTRICT out, bool accumulate) {
+  const DF d;
+  constexpr int64_t N = static_cast<int64_t>(hn::MaxLanes(DF()));
+  constexpr int NV = static_cast<int>(kPanel / N);
+  static_assert(NV * N == kPanel, "panel must be a whole number of vectors");
+  VF acc[KU][MR][NV];
+  for (int u = 0; u < KU; ++u)
+    for (int m = 0; m < MR; ++m)
+      for (int v = 0; v < NV; ++v)
+        acc[u][m][v] = u == 0 && accumulate ? hn::LoadU(d, out + m * kPanel + v * N) : hn::Zero(d);
+  int64_t c = 0;
+  for (; c + KU <= kc; c += KU) {
+    for (int u = 0; u < KU; ++u) {
+      const T* wc = w + (c + u) * kPanel;
+      VF wv[NV];
+      for (int v = 0; v < NV; ++v) wv[v] = load_w(d, wc + v * N);
+      for (int m = 0; m < MR; ++m) {
+        const VF xb = hn::Set(d, x[m * ldx + c + u]);
+        for (int v = 0; v < NV; ++v) acc[u][m][v] = hn::MulAdd(wv[v], xb, acc[u][m][v]);
+      }
+    }
   }
-  if (left == 1) micro_kernel<NR, 1>(x + m * cols, w, cols, bias, y + m * ldy, ldy);
+  for (; c < kc; ++c) {
+    const T* wc = w + c * kPanel;
+    VF wv[NV];
+    for (int v = 0; v < NV; ++v) wv[v] = load_w(d, wc + v * N);
+    for (int m = 0; m < MR; ++m) {
+      const VF xb = hn::Set(d, x[m * ldx + c]);
+      for (int v = 0; v < NV; ++v) acc[0][m][v] = hn::MulAdd(wv[v], xb, acc[0][m][v]);
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) {
+      VF s = acc[0][m][v];
+      for (int u = 1; u < KU; ++u) s = hn::Add(s, acc[u][m][v]);
+      hn::StoreU(s, d, out + m * kPanel + v * N);
+    }
 }
 
 template <typename T>
-void linear_typed(const float* x, int64_t n, const T* w, int64_t cols, const float* bias,
-                  int64_t row_begin, int64_t row_end, float* y, int64_t ldy) {
-  int64_t r = row_begin;
-  for (; r + kNR <= row_end; r += kNR)
-    row_block<kNR>(x, n, w + r * cols, cols, bias ? bias + r : nullptr, y + r, ldy);
-  for (; r < row_end; ++r)
-    row_block<1>(x, n, w + r * cols, cols, bias ? bias + r : nullptr, y + r, ldy);
+HWY_INLINE void panel_rows(int mr, const float* x, int64_t ldx, const T* w, int64_t kc,
+                           float* out, bool accumulate) {
+  switch (mr) {
+    case 1: return panel_block<1, 4>(x, ldx, w, kc, out, accumulate);
+    case 2: return panel_block<2, 2>(x, ldx, w, kc, out, accumulate);
+    case 3: return panel_block<3, 2>(x, ldx, w, kc, out, accumulate);
+    case 4: return panel_block<4, 1>(x, ldx, w, kc, out, accumulate);
+    case 5: return panel_block<5, 1>(x, ldx, w, kc, out, accumulate);
+    default: return panel_block<6, 1>(x, ldx, w, kc, out, accumulate);
+  }
 }
 
-void LinearRows(const float* x, int64_t n, const void* w, dtype wtype, int64_t cols,
-                const float* bias, int64_t row_begin, int64_t row_end, float* y, int64_t ldy) {
+// x-row blocks of at most 6 (2×6 accumulators on AVX2); a short remainder is merged with the last
+// full block and split evenly (8 -> 4+4) so no block runs with too few accumulators.
+HWY_INLINE int next_block(int64_t left) {
+  if (left <= 6) return static_cast<int>(left);
+  if (left >= 10 || left % 6 == 0) return 6;
+  return static_cast<int>((left + 1) / 2);  // 7..9 -> 4,4,5
+}
+
+// x rows per pass over the panels (at most; the pass's partial sums live on the stack).
+constexpr int64_t kMaxChunk = 96;
+// k steps per sub-panel when several x blocks share a panel: a 256×16 fp32 sub-panel (16 KiB)
+// stays in L1 while every x block of the pass runs over it, instead of re-streaming the whole
+// panel from L2 per block.
+constexpr int64_t kKc = 256;
+
+template <typename T>
+void packed_typed(const float* x, int64_t n, const T* w, int64_t rows, int64_t cols,
+                  const float* bias, int64_t panel_begin, int64_t panel_end, float* y, int64_t ldy,
+                  float* widened) {
+  HWY_ALIGN float out[kMaxChunk * kPanel];
+  // x rows per pass: the pass's x (re-read for every panel) stays in L2.
+  const int64_t chunk = std::clamp<int64_t>(
+      (int64_t{256} << 10) / (cols * static_cast<int64_t>(sizeof(float))), 36, kMaxChunk);
+  for (int64_t m0 = 0; m0 < n; m0 += chunk) {
+    const int64_t m_end = std::min(n, m0 + chunk);
+    const bool one_block = m_end - m0 <= 6;
+    const int64_t kc_step = one_block ? cols : kKc;
+    // Several x blocks reuse the panel: widen 16-bit weights once into fp32 scratch.
+    const bool widen = !std::is_same_v<T, float> && widened && !one_block;
+    for (int64_t p = panel_begin; p < panel_end; ++p) {
+      const T* panel = w + p * kPanel * cols;
+      if (widen) ConvertToF32Impl(panel, kPanel * cols, widened);
+      for (int64_t k0 = 0; k0 < cols; k0 += kc_step) {
+        const int64_t kc = std::min(kc_step, cols - k0);
+        for (int64_t m = m0; m < m_end;) {
+          const int mr = next_block(m_end - m);
+          float* o = out + (m - m0) * kPanel;
+          if (widen)
+            panel_rows<float>(mr, x + m * cols + k0, cols, widened + k0 * kPanel, kc, o, k0 > 0);
+          else
+            panel_rows<T>(mr, x + m * cols + k0, cols, panel + k0 * kPanel, kc, o, k0 > 0);
+          m += mr;
+        }
+      }
+      const int64_t r0 = p * kPanel;
+      const int64_t valid = std::min<int64_t>(kPanel, rows - r0);
+      for (int64_t m = m0; m < m_end; ++m) {
+        float* yr = y + m * ldy + r0;
+        const float* o = out + (m - m0) * kPanel;
+        if (bias)
+          for (int64_t r = 0; r < valid; ++r) yr[r] = o[r] + bias[r0 + r];
+        else
+          for (int64_t r = 0; r < valid; ++r) yr[r] = o[r];
+      }
+    }
+  }
+}
+
+void LinearPacked(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
+                  int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
+                  float* y, int64_t ldy, float* widened) {
   switch (wtype) {
     case dtype::f32:
-      return linear_typed(x, n, static_cast<const float*>(w), cols, bias, row_begin, row_end, y, ldy);
+      return packed_typed(x, n, static_cast<const float*>(w), rows, cols, bias, panel_begin,
+                          panel_end, y, ldy, widened);
     case dtype::bf16:
-      return linear_typed(x, n, static_cast<const hwy::bfloat16_t*>(w), cols, bias, row_begin,
-                          row_end, y, ldy);
+      return packed_typed(x, n, static_cast<const hwy::bfloat16_t*>(w), rows, cols, bias,
+                          panel_begin, panel_end, y, ldy, widened);
     case dtype::f16:
-      return linear_typed(x, n, static_cast<const hwy::float16_t*>(w), cols, bias, row_begin,
-                          row_end, y, ldy);
+      return packed_typed(x, n, static_cast<const hwy::float16_t*>(w), rows, cols, bias,
+                          panel_begin, panel_end, y, ldy, widened);
   }
 }
 
@@ -317,7 +382,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace alisa::gpu::cpu::kernels {
 
-HWY_EXPORT(LinearRows);
+HWY_EXPORT(LinearPacked);
 HWY_EXPORT(ConvertToF32);
 HWY_EXPORT(RmsNormRow);
 HWY_EXPORT(LayerNormRow);
@@ -328,9 +393,11 @@ HWY_EXPORT(AttentionRow);
 HWY_EXPORT(Sum);
 HWY_EXPORT(CurrentTarget);
 
-void linear_rows(const float* x, int64_t n, const void* w, dtype wtype, int64_t cols,
-                 const float* bias, int64_t row_begin, int64_t row_end, float* y, int64_t ldy) {
-  HWY_DYNAMIC_DISPATCH(LinearRows)(x, n, w, wtype, cols, bias, row_begin, row_end, y, ldy);
+void linear_packed(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
+                   int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
+                   float* y, int64_t ldy, float* widened) {
+  HWY_DYNAMIC_DISPATCH(LinearPacked)(x, n, w, wtype, rows, cols, bias, panel_begin, panel_end, y,
+                                     ldy, widened);
 }
 void convert_to_f32(const void* src, dtype type, int64_t count, float* dst) {
   HWY_DYNAMIC_DISPATCH(ConvertToF32)(src, type, count, dst);

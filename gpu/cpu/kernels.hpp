@@ -11,12 +11,20 @@
 
 namespace alisa::gpu::cpu::kernels {
 
-// y[m * ldy + r] = Σ_c x[m * cols + c] · w[r * cols + c] (+ bias[r]) for m in [0, n) and r in
-// [row_begin, row_end). w holds `cols`-wide rows of `wtype`; bias may be nullptr.
-// Each weight row is read from memory once for all n rows of x (register-blocked over 4 weight
-// rows × a few x rows; x stays in cache).
-void linear_rows(const float* x, int64_t n, const void* w, dtype wtype, int64_t cols,
-                 const float* bias, int64_t row_begin, int64_t row_end, float* y, int64_t ldy);
+// Output rows per panel of the packed weight layout linear_packed() reads: the weights of rows
+// [p*kPanelRows, (p+1)*kPanelRows) are stored as one panel [cols][kPanelRows] (element (r, c) at
+// p*kPanelRows*cols + c*kPanelRows + r%kPanelRows); the last panel's missing rows are zero.
+inline constexpr int64_t kPanelRows = 16;
+
+// y[m * ldy + r] = Σ_c x[m * cols + c] · W[r][c] (+ bias[r]) for m in [0, n) and the rows r of
+// panels [panel_begin, panel_end) that are < rows; w is the packed layout above in `wtype`.
+// Every panel is streamed from memory once per pass of up to 36..96 x rows (x stays in L2; one
+// 6×16 outer-product register block per x block, k blocked so a sub-panel stays in L1). `widened`:
+// nullptr or scratch of kPanelRows*cols floats, used to widen a 16-bit panel once when several
+// x blocks reuse it.
+void linear_packed(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
+                   int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
+                   float* y, int64_t ldy, float* widened);
 
 // dst[i] = float(src[i]) for a 16-bit source (bf16 or f16); for f32 a plain copy.
 void convert_to_f32(const void* src, dtype type, int64_t count, float* dst);

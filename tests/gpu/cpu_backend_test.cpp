@@ -21,23 +21,6 @@
 namespace alisa::gpu {
 namespace {
 
-// --- test-side element conversions (independent of the backend's) -----------------------------
-float bf16_bits_to_float(uint16_t v) { return std::bit_cast<float>(static_cast<uint32_t>(v) << 16); }
-float f16_bits_to_float(uint16_t v) {
-  const int sign = (v >> 15) ? -1 : 1;
-  const int exp = (v >> 10) & 0x1f;
-  const int mant = v & 0x3ff;
-  if (exp == 0) return static_cast<float>(sign * std::ldexp(mant, -24));
-  if (exp == 31) return mant ? NAN : sign * INFINITY;
-  return static_cast<float>(sign * std::ldexp(1024 + mant, exp - 25));
-}
-float stored_to_float(const void* data, dtype type, int64_t i) {
-  if (type == dtype::f32) return static_cast<const float*>(data)[i];
-  uint16_t bits;
-  std::memcpy(&bits, static_cast<const char*>(data) + 2 * i, 2);
-  return type == dtype::bf16 ? bf16_bits_to_float(bits) : f16_bits_to_float(bits);
-}
-
 std::vector<float> random_floats(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
@@ -81,12 +64,32 @@ class BackendTest : public testing::TestWithParam<backend_param> {
     be_->download(host.data(), p, count * sizeof(float));
     return host;
   }
-  // The weights as the backend stores them, read back as floats.
+  // The weights as the backend stores them, read back as floats. The storage layout is the
+  // backend's own, so they come back through its ops: embed() gathers rows; linear() on the
+  // identity gives y[m][r] = W[r][m] exactly for finite weights (one product by 1, exact zeros).
   std::vector<float> stored_weights(const weight_matrix& w) {
-    std::vector<char> raw(w.num_bytes());
-    be_->download(raw.data(), w.data, raw.size());
+    std::vector<int32_t> all(static_cast<size_t>(w.rows));
+    std::iota(all.begin(), all.end(), 0);
+    float* out = zeros(static_cast<size_t>(w.rows * w.cols));
+    be_->embed(all.data(), static_cast<int>(w.rows), w, out);
+    auto host = to_host(out, static_cast<size_t>(w.rows * w.cols));
+    be_->release(out);
+    return host;
+  }
+  std::vector<float> stored_weights_via_linear(const weight_matrix& w) {
+    const weight_matrix nobias{w.type, w.rows, w.cols, w.data, nullptr};
+    std::vector<float> eye(static_cast<size_t>(w.cols * w.cols), 0.0f);
+    for (int64_t c = 0; c < w.cols; ++c) eye[static_cast<size_t>(c * w.cols + c)] = 1.0f;
+    float* x = to_backend(eye);
+    float* y = zeros(static_cast<size_t>(w.cols * w.rows));
+    be_->linear(x, static_cast<int>(w.cols), nobias, y);
+    const auto yt = to_host(y, static_cast<size_t>(w.cols * w.rows));
+    be_->release(x);
+    be_->release(y);
     std::vector<float> out(static_cast<size_t>(w.rows * w.cols));
-    for (int64_t i = 0; i < w.rows * w.cols; ++i) out[static_cast<size_t>(i)] = stored_to_float(raw.data(), w.type, i);
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (int64_t c = 0; c < w.cols; ++c)
+        out[static_cast<size_t>(r * w.cols + c)] = yt[static_cast<size_t>(c * w.rows + r)];
     return out;
   }
 
@@ -152,7 +155,8 @@ TEST_P(BackendTest, UploadMatrixConvertsWithRoundToNearestEven) {
   EXPECT_EQ(h_back[5], 65504.0f);
   // 16-bit sources: bf16 -> f32 is exact; bf16 -> f16 goes through fp32.
   std::vector<uint16_t> bf_raw(6);
-  be_->download(bf_raw.data(), bf.data, bf.num_bytes());
+  for (size_t i = 0; i < bf_raw.size(); ++i)
+    bf_raw[i] = static_cast<uint16_t>(std::bit_cast<uint32_t>(bf_back[i]) >> 16);  // exact
   const model::tensor_view bf_view{dtype::bf16, {2, 3}, bf_raw.data()};
   EXPECT_EQ(stored_weights(be_->upload_matrix(bf_view, {}, dtype::f32)), bf_back);
   EXPECT_EQ(stored_weights(be_->upload_matrix(bf_view, {}, dtype::f16))[3], -2.5f);
@@ -231,7 +235,7 @@ TEST_P(BackendTest, EmbedGathersAndConverts) {
   const std::vector<int32_t> tokens = {3, 0, 10, 3, 7};
   for (dtype type : {dtype::f32, dtype::bf16, dtype::f16}) {
     const auto w = be_->upload_matrix(f32_view(table, {vocab, dim}), {}, type);
-    const auto wq = stored_weights(w);
+    const auto wq = stored_weights_via_linear(w);
     float* out = zeros(tokens.size() * dim);
     be_->embed(tokens.data(), static_cast<int>(tokens.size()), w, out);
     const auto got = to_host(out, tokens.size() * dim);
@@ -458,27 +462,36 @@ TEST(ThreadPool, ManyBackToBackJobs) {
   EXPECT_EQ(total.load(), 20000 * (0 + 2 + 1 + 2));
 }
 
-// Both linear() paths at every n, whatever the tuned switch-over point is.
-TEST(CpuBackend, LinearSimdAndGemmPathsAgree) {
-  const int rows = 77, cols = 45;
-  const auto wsrc = random_floats(rows * cols, 90);
+// The packed linear kernel at every x-block shape (1..6 rows, merged remainders), x chunking
+// (n > 36 with wide rows), the widened 16-bit path (n > 6) and a partial last panel.
+TEST(CpuBackend, LinearPackedBlockingMatchesReference) {
+  const int rows = 37, cols = 3001;
+  const auto wsrc = random_floats(static_cast<size_t>(rows) * cols, 90);
   const auto bsrc = random_floats(rows, 91);
+  const auto xall = random_floats(static_cast<size_t>(80) * cols, 92);
+  cpu::cpu_backend be(2);
+  auto* x = static_cast<float*>(be.allocate(xall.size() * sizeof(float)));
+  be.upload(x, xall.data(), xall.size() * sizeof(float));
+  auto* y = static_cast<float*>(be.allocate(static_cast<size_t>(80) * rows * sizeof(float)));
+  auto* eye = static_cast<float*>(be.allocate(static_cast<size_t>(cols) * cols * sizeof(float)));
+  for (int c = 0; c < cols; ++c) eye[static_cast<size_t>(c) * cols + c] = 1.0f;
+  auto* wt = static_cast<float*>(be.allocate(static_cast<size_t>(cols) * rows * sizeof(float)));
   for (dtype type : {dtype::f32, dtype::bf16, dtype::f16}) {
-    for (int n : {1, 3, 17, 40}) {
-      const auto xh = random_floats(static_cast<size_t>(n) * cols, 92 + n);
-      std::vector<std::vector<float>> results;
-      for (int gemm_min_rows : {1, 1000}) {
-        cpu::cpu_backend be(2, cpu::cpu_backend_options{gemm_min_rows, false});
-        const auto w = be.upload_matrix(f32_view(wsrc, {rows, cols}), f32_view(bsrc, {rows}), type);
-        auto* x = static_cast<float*>(be.allocate(xh.size() * sizeof(float)));
-        be.upload(x, xh.data(), xh.size() * sizeof(float));
-        auto* y = static_cast<float*>(be.allocate(static_cast<size_t>(n) * rows * sizeof(float)));
-        be.linear(x, n, w, y);
-        results.emplace_back(y, y + static_cast<size_t>(n) * rows);
-      }
-      for (size_t i = 0; i < results[0].size(); ++i)
-        ASSERT_NEAR(results[0][i], results[1][i], 1e-4 * (1 + std::abs(results[1][i])))
-            << to_string(type) << " n=" << n << " i=" << i;
+    const auto w = be.upload_matrix(f32_view(wsrc, {rows, cols}), f32_view(bsrc, {rows}), type);
+    be.linear(eye, cols, weight_matrix{type, rows, cols, w.data, nullptr}, wt);  // W^T, exact
+    for (int n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 32, 37, 80}) {
+      be.linear(x, n, w, y);
+      for (int m = 0; m < n; ++m)
+        for (int r = 0; r < rows; ++r) {
+          double s = bsrc[static_cast<size_t>(r)], a = std::abs(s);
+          for (int c = 0; c < cols; ++c) {
+            const double t = double{xall[static_cast<size_t>(m) * cols + c]} * wt[static_cast<size_t>(c) * rows + r];
+            s += t;
+            a += std::abs(t);
+          }
+          ASSERT_NEAR(y[static_cast<size_t>(m) * rows + r], s, 1e-5 * std::max(1.0, a))
+              << to_string(type) << " n=" << n << " m=" << m << " r=" << r;
+        }
     }
   }
 }
