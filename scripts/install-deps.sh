@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libcaf-dev libssl-dev librocksdb-dev libabsl-dev
-  libsentencepiece-dev nlohmann-json3-dev libopenblas-dev libhwy-dev
+  libsentencepiece-dev nlohmann-json3-dev libhwy-dev
   libgtest-dev libgmock-dev libcli11-dev
 )
 

@@ -12,7 +12,7 @@ namespace {
 
 // How long an idle participant polls before blocking. Long enough to bridge the gaps between the
 // ops of one decode step (microseconds), short enough that sleeping workers leave the cores to
-// OpenBLAS or other processes almost immediately.
+// other processes almost immediately.
 constexpr auto kSpinBudget = std::chrono::microseconds(150);
 
 inline void cpu_relax() {

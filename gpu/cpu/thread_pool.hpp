@@ -10,7 +10,7 @@
 //    call back into the same pool.
 //  * Idle workers spin on an atomic epoch for a short time (a decode step issues hundreds of
 //    small jobs back to back, so a futex wake per job would dominate), then block on a futex
-//    (std::atomic::wait) so they burn no CPU while OpenBLAS or another process runs.
+//    (std::atomic::wait) so they burn no CPU while another process runs.
 #include <atomic>
 #include <cstdint>
 #include <thread>
