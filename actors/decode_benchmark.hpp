@@ -25,7 +25,7 @@ struct decode_bench_result {
   std::vector<double> decode_tokens_per_s;
   size_t weight_bytes_per_step = 0;
   double kv_bytes_per_step = 0.0;  // mean K/V bytes the attention reads per decode step
-  double measured_read_bandwidth_gbs = 0.0;
+  double measured_read_bandwidth_gbs = 0.0;  // median of probes between the repetitions
 };
 
 // Precondition: options validated (positive sizes, prompt_len + gen_len <= context).
