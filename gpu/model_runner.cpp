@@ -126,6 +126,11 @@ std::unique_ptr<dense_kv_cache> model_runner::make_cache(int capacity) {
 
 void model_runner::validate(std::span<const forward_request> requests) const {
   if (requests.empty()) throw std::invalid_argument("forward: no requests");
+  // Two requests on one cache would both write at the same positions.
+  for (size_t i = 0; i < requests.size(); ++i)
+    for (size_t j = i + 1; j < requests.size(); ++j)
+      if (requests[i].cache == requests[j].cache)
+        throw std::invalid_argument("forward: two requests share one KV cache");
   for (const auto& r : requests) {
     if (r.cache == nullptr || r.tokens.empty())
       throw std::invalid_argument("forward: a request has no cache or no tokens");

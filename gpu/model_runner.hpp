@@ -45,7 +45,7 @@ class model_runner {
   // Runs one step. Writes logits to `logits` as consecutive rows of vocab_size floats, in request
   // order: every row of a request with all_logits, otherwise its last row only.
   // Throws std::invalid_argument if a request has no tokens, a token id outside the vocabulary,
-  // or would overflow its cache.
+  // would overflow its cache, or shares its cache with another request of the step.
   void forward(std::span<const forward_request> requests, std::vector<float>& logits);
 
   // Bytes of weights one forward step reads (every matrix once, embeddings excluded).

@@ -100,3 +100,31 @@ INSTANTIATE_TEST_SUITE_P(tiny_models, runner_vs_reference, ::testing::ValuesIn(c
 
 }  // namespace
 }  // namespace alisa::gpu
+
+namespace alisa::gpu {
+namespace {
+
+// Contract violations are refused before anything is written to a cache.
+TEST(model_runner_contract, refuses_bad_requests_with_a_message) {
+  auto weights = model::load_model("synthetic:tiny");
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  auto be = make_backend(backend_kind::cpu, 1);
+  model_runner runner(*be, *weights, runner_options{});
+  auto cache = runner.make_cache(4);
+  std::vector<float> logits;
+  const std::vector<int32_t> ok{1, 5}, too_long{1, 2, 3, 4, 5}, bad_id{1, 100000};
+  const forward_request shared[2] = {{cache.get(), ok, false}, {cache.get(), ok, false}};
+  EXPECT_THROW(runner.forward(shared, logits), std::invalid_argument);
+  const forward_request overflow{cache.get(), too_long, false};
+  EXPECT_THROW(runner.forward({&overflow, 1}, logits), std::invalid_argument);
+  const forward_request outside{cache.get(), bad_id, false};
+  EXPECT_THROW(runner.forward({&outside, 1}, logits), std::invalid_argument);
+  EXPECT_EQ(cache->length(), 0);
+  const forward_request good{cache.get(), ok, false};
+  runner.forward({&good, 1}, logits);
+  EXPECT_EQ(cache->length(), 2);
+  EXPECT_EQ(logits.size(), static_cast<size_t>(weights->config.vocab_size));
+}
+
+}  // namespace
+}  // namespace alisa::gpu
