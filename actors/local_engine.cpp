@@ -56,13 +56,16 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
   load.synthetic_dtype = options.weight_type;  // generate big presets directly in the target dtype
   auto weights = model::load_model(options.model, load);
   if (!weights.ok()) return weights.status();
-  engine->weights_ = std::move(*weights);
-  auto tok = open_tokenizer(options, engine->weights_.config);
+  engine->config_ = weights->config;
+  engine->source_ = weights->source;
+  engine->synthetic_ = weights->synthetic;
+  engine->num_parameters_ = weights->num_parameters();
+  auto tok = open_tokenizer(options, engine->config_);
   if (!tok.ok()) return tok.status();
   engine->tokenizer_ = std::move(*tok);
   try {
     engine->backend_ = gpu::make_backend(options.backend, options.num_threads);
-    engine->runner_ = std::make_unique<gpu::model_runner>(*engine->backend_, engine->weights_,
+    engine->runner_ = std::make_unique<gpu::model_runner>(*engine->backend_, *weights,
                                                           gpu::runner_options{options.weight_type});
   } catch (const std::exception& e) {
     return absl::InternalError(e.what());
@@ -71,10 +74,10 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
 }
 
 std::string local_engine::describe() const {
-  const auto& c = weights_.config;
-  return absl::StrCat(weights_.source, weights_.synthetic ? " (SYNTHETIC random weights)" : "",
+  const auto& c = config_;
+  return absl::StrCat(source_, synthetic_ ? " (SYNTHETIC random weights)" : "",
                       ": ", model::to_string(c.arch), ", ", c.num_layers, " layers, hidden ",
-                      c.hidden_size, ", ", human_count(weights_.num_parameters()), " params, weights ",
+                      c.hidden_size, ", ", human_count(num_parameters_), " params, weights ",
                       std::string(to_string(options_.weight_type)), ", context ", c.max_position_embeddings,
                       "; tokenizer ", tokenizer_->name(), "; backend ", backend_->name());
 }

@@ -28,12 +28,12 @@ class local_engine {
  public:
   static absl::StatusOr<std::unique_ptr<local_engine>> open(const engine_options& options);
 
-  const model::model_config& config() const { return weights_.config; }
+  const model::model_config& config() const { return config_; }
   const model::tokenizer& tokenizer() const { return *tokenizer_; }
   gpu::model_runner& runner() { return *runner_; }
   gpu::backend& backend() { return *backend_; }
   const engine_options& options() const { return options_; }
-  bool synthetic() const { return weights_.synthetic; }
+  bool synthetic() const { return synthetic_; }
   // One line for logs: model source, architecture, parameters, dtype, backend, tokenizer.
   std::string describe() const;
 
@@ -46,7 +46,12 @@ class local_engine {
  private:
   local_engine() = default;
   engine_options options_;
-  model::model_weights weights_;
+  // The host copy of the weights is dropped once the backend holds its own (packed) copy: for a
+  // synthetic model it is anonymous memory as large as the model. What remains is their summary.
+  model::model_config config_;
+  std::string source_;
+  bool synthetic_ = false;
+  size_t num_parameters_ = 0;
   std::unique_ptr<model::tokenizer> tokenizer_;
   std::unique_ptr<gpu::backend> backend_;
   std::unique_ptr<gpu::model_runner> runner_;
