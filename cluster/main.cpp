@@ -1,6 +1,8 @@
 // The `alisa` command line: one binary, one subcommand per job.
 #include <CLI/CLI.hpp>
 
+#include <iostream>
+
 #include "cluster/bench_command.hpp"
 #include "cluster/run_command.hpp"
 
@@ -14,7 +16,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);  // prints usage errors as "…" and --help text; non-zero on error
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help / --help-all
+    // Usage errors in the same one-line style as every other error, exit status 2.
+    std::cerr << "alisa: error: " << e.what() << " (see --help)" << std::endl;
+    return 2;
   }
   return exit_code;
 }

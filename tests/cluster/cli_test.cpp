@@ -77,6 +77,15 @@ TEST(cli, invalid_sampling_values_are_named) {
   expect_one_line_error(alisa("run --model synthetic:tiny --dtype fp8"), "--dtype");
 }
 
+TEST(cli, malformed_flags_are_one_line_usage_errors) {
+  for (const char* args : {"run --temperature abc", "run --no-such-flag", "", "bench"}) {
+    const auto r = alisa(args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_EQ(r.err.rfind("alisa: error: ", 0), 0u) << args << ": " << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << args << ": " << r.err;
+  }
+}
+
 TEST(cli, prompt_longer_than_the_context_is_refused) {
   expect_one_line_error(alisa("run --model synthetic:tiny --context 16 --prompt "
                               "'this prompt is certainly longer than sixteen bytes'"),
