@@ -68,6 +68,11 @@ class fields {
     lhs = *alisa_v_;                      \
   } while (0)
 
+#define ALISA_RETURN_IF_ERROR(expr)                  \
+  do {                                               \
+    if (absl::Status alisa_s_ = (expr); !alisa_s_.ok()) return alisa_s_; \
+  } while (0)
+
 enum class family { llama, opt, unsupported };
 
 family detect_family(const json& j, std::string& name) {
@@ -85,20 +90,26 @@ family detect_family(const json& j, std::string& name) {
   return family::unsupported;
 }
 
+// The sizes every supported architecture requires; only the FFN width's field name differs.
+absl::Status read_sizes(const fields& f, const char* ffn_field, model_config& c) {
+  ALISA_ASSIGN_OR_RETURN(c.hidden_size, f.required_int("hidden_size"));
+  ALISA_ASSIGN_OR_RETURN(c.intermediate_size, f.required_int(ffn_field));
+  ALISA_ASSIGN_OR_RETURN(c.num_layers, f.required_int("num_hidden_layers"));
+  ALISA_ASSIGN_OR_RETURN(c.num_heads, f.required_int("num_attention_heads"));
+  ALISA_ASSIGN_OR_RETURN(c.vocab_size, f.required_int("vocab_size"));
+  ALISA_ASSIGN_OR_RETURN(c.max_position_embeddings, f.required_int("max_position_embeddings"));
+  if (c.num_heads <= 0) return f.error("num_attention_heads must be positive");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<model_config> parse_llama(const fields& f, const std::string& model_type) {
   model_config c;
   c.arch = architecture::llama;
   c.norm = norm_kind::rms_norm;
   c.activation = activation_kind::silu_gated;
   c.rope = rope_layout::rotate_half;
-  ALISA_ASSIGN_OR_RETURN(c.hidden_size, f.required_int("hidden_size"));
-  ALISA_ASSIGN_OR_RETURN(c.intermediate_size, f.required_int("intermediate_size"));
-  ALISA_ASSIGN_OR_RETURN(c.num_layers, f.required_int("num_hidden_layers"));
-  ALISA_ASSIGN_OR_RETURN(c.num_heads, f.required_int("num_attention_heads"));
-  ALISA_ASSIGN_OR_RETURN(c.vocab_size, f.required_int("vocab_size"));
-  ALISA_ASSIGN_OR_RETURN(c.max_position_embeddings, f.required_int("max_position_embeddings"));
+  ALISA_RETURN_IF_ERROR(read_sizes(f, "intermediate_size", c));
   ALISA_ASSIGN_OR_RETURN(c.num_kv_heads, f.optional_int("num_key_value_heads", c.num_heads));
-  if (c.num_heads <= 0) return f.error("num_attention_heads must be positive");
   ALISA_ASSIGN_OR_RETURN(c.head_dim, f.optional_int("head_dim", c.hidden_size / c.num_heads));
   ALISA_ASSIGN_OR_RETURN(c.norm_eps, f.optional_float("rms_norm_eps", 1e-6f));  // HF LlamaConfig default
   ALISA_ASSIGN_OR_RETURN(c.rope_theta, f.optional_float("rope_theta", 10000.0f));
@@ -136,13 +147,7 @@ absl::StatusOr<model_config> parse_opt(const fields& f) {
   c.rope = rope_layout::none;
   c.norm_eps = 1e-5f;  // nn.LayerNorm default; OPT's config has no eps field
   c.position_offset = 2;  // OPTLearnedPositionalEmbedding offsets positions by 2
-  ALISA_ASSIGN_OR_RETURN(c.hidden_size, f.required_int("hidden_size"));
-  ALISA_ASSIGN_OR_RETURN(c.intermediate_size, f.required_int("ffn_dim"));
-  ALISA_ASSIGN_OR_RETURN(c.num_layers, f.required_int("num_hidden_layers"));
-  ALISA_ASSIGN_OR_RETURN(c.num_heads, f.required_int("num_attention_heads"));
-  ALISA_ASSIGN_OR_RETURN(c.vocab_size, f.required_int("vocab_size"));
-  ALISA_ASSIGN_OR_RETURN(c.max_position_embeddings, f.required_int("max_position_embeddings"));
-  if (c.num_heads <= 0) return f.error("num_attention_heads must be positive");
+  ALISA_RETURN_IF_ERROR(read_sizes(f, "ffn_dim", c));
   c.num_kv_heads = c.num_heads;
   c.head_dim = c.hidden_size / c.num_heads;
   ALISA_ASSIGN_OR_RETURN(c.do_layer_norm_before, f.optional_bool("do_layer_norm_before", true));
