@@ -16,6 +16,8 @@
 #include "model/model_config.hpp"
 #include "model/tensor.hpp"
 #include "proto/dtype.hpp"
+#include "proto/kv_dtype.hpp"
+#include "proto/token_set.hpp"
 
 namespace alisa::gpu {
 
@@ -32,17 +34,47 @@ struct weight_matrix {
   size_t num_bytes() const { return static_cast<size_t>(rows * cols) * dtype_size(type); }
 };
 
-// One sequence's share of a batched causal attention call. The KV cache holds positions
-// [0, past_len + num_rows) for this layer, rows of width kv_dim = num_kv_heads*head_dim, already
-// including the num_rows new tokens; query row i sits at position past_len + i and sees positions
-// [0, past_len + i]. Query head h reads kv head h / (num_heads / num_kv_heads) (GQA).
+// One layer's keys (or values) as a KV cache stores them, in backend memory; row = position,
+// kv_dim = num_kv_heads * head_dim floats wide once converted.
+// - f32 / f16 / bf16: data is [capacity][kv_dim] of that type.
+// - i8: the positions of complete chunks (kv_chunk_tokens each) are uint8 codes in data
+//   [capacity][kv_dim]; chunk c has per-channel `minimum` and `scale` rows at
+//   [c][kv_dim] (x = minimum + scale * code). The chunk still being filled is kept exactly, as fp32
+//   rows in `staging` [kv_chunk_tokens][kv_dim], and is quantised when its last row arrives.
+struct kv_rows {
+  kv_dtype type = kv_dtype::f32;
+  void* data = nullptr;
+  float* minimum = nullptr;  // i8 only: [capacity / kv_chunk_tokens (rounded up)][kv_dim]
+  float* scale = nullptr;    // i8 only: same shape
+  float* staging = nullptr;  // i8 only: [kv_chunk_tokens][kv_dim]
+  int kv_dim = 0;
+};
+
+// One sequence's share of a batched attention call. The KV rows hold positions
+// [0, past_len + num_rows) for this layer, already including the num_rows new tokens; query row i
+// sits at position past_len + i. Query head h reads kv head h / (num_heads / num_kv_heads) (GQA).
+//
+// Which positions a row attends to:
+// - tokens == nullptr or tokens->dense: causal, row i sees [0, past_len + i];
+// - sparse (requires num_rows == 1): exactly the positions of tokens->list(...) (one shared list,
+//   or one list per kv head), gathered from the KV rows. With every position listed this equals the
+//   dense result bit for bit (the dense path is the same kernel over the identity list).
+//
+// Attention mass (the signal selection policies score with): when `mass` is set, the op writes the
+// softmax probabilities of the last mass_rows.num_rows rows, summed over the query heads that
+// share a kv head, into `mass` (backend memory) with the layout of proto attention_mass::values:
+// [rows][num_kv_heads][num_cols], num_cols = list_size (sparse) or past_len + num_rows (dense,
+// zeros beyond each row's causal limit); with mass_rows.sum_rows the rows are added into one.
 struct attention_item {
-  const float* q = nullptr;      // [num_rows, num_heads*head_dim]
-  const float* keys = nullptr;   // [>= past_len+num_rows, kv_dim]
-  const float* values = nullptr; // [>= past_len+num_rows, kv_dim]
-  float* out = nullptr;          // [num_rows, num_heads*head_dim]
+  const float* q = nullptr;  // [num_rows, num_heads*head_dim]
+  kv_rows keys;
+  kv_rows values;
+  float* out = nullptr;      // [num_rows, num_heads*head_dim]
   int num_rows = 0;
   int past_len = 0;
+  const token_set* tokens = nullptr;  // host; see above
+  float* mass = nullptr;              // backend memory, sized as above; nullptr = not wanted
+  mass_request mass_rows;
 };
 
 struct attention_shape {
@@ -85,7 +117,13 @@ class backend {
   virtual void silu_mul(const float* gate, const float* up, int64_t count, float* y) = 0;  // silu(g)*u
   virtual void relu(float* x, int64_t count) = 0;
   virtual void add(float* x, const float* y, int64_t count) = 0;  // x += y
-  // Batched causal attention: one item per sequence (items: host array).
+  // Appends n fp32 rows [n, dst.kv_dim] at positions [length, length + n) of a KV cache layer,
+  // converting to dst.type (i8: into the staging chunk, quantising each chunk as it completes).
+  // Positions below `length` are never rewritten.
+  virtual void append_kv(const kv_rows& dst, int length, const float* rows, int n) = 0;
+  // Batched attention: one item per sequence (items: host array); see attention_item.
+  // Throws std::invalid_argument on a malformed item (sparse with several rows, a position outside
+  // [0, past_len + num_rows), lists not ascending, num_lists neither 1 nor num_kv_heads).
   virtual void attention(std::span<const attention_item> items, const attention_shape& shape) = 0;
   virtual void synchronize() = 0;
 

@@ -51,6 +51,15 @@ class text_accumulator {
   size_t emitted_ = 0;
 };
 
+// Decode-phase attention figures from the runner's counters (reset after the prefill).
+void record_attention(const attention_counters& c, generation_result& result) {
+  if (result.num_decode_steps == 0) return;
+  result.kv_tokens_attended_per_step = c.mean_tokens_attended();
+  result.kv_bytes_read_per_step = double(c.kv_bytes_read) / result.num_decode_steps;
+  result.attention_ms = c.attention_ms;
+  result.selection_ms = c.selection_ms;
+}
+
 }  // namespace
 
 std::string_view to_string(finish_reason r) {
@@ -78,7 +87,7 @@ size_t stop_holdback(std::string_view text, const std::vector<std::string>& stop
 
 generation_result generate(model_runner& runner, const model::tokenizer& tok,
                            std::span<const int> prompt_ids, const sampling_params& params,
-                           const text_callback& on_text) {
+                           const text_callback& on_text, attention_selection* selection) {
   generation_result result;
   result.prompt_ids.assign(prompt_ids.begin(), prompt_ids.end());
   auto cache = runner.make_cache();
@@ -96,10 +105,11 @@ generation_result generate(model_runner& runner, const model::tokenizer& tok,
       result.reason = finish_reason::context_full;
       break;
     }
-    const forward_request request{cache.get(), step_tokens, false};
+    const forward_request request{cache.get(), step_tokens, false, selection};
     runner.forward({&request, 1}, logits);
     if (result.token_ids.empty() && cache->length() == static_cast<int>(prompt_ids.size())) {
       result.prefill_ms = ms_since(start);
+      runner.reset_counters();  // what follows is decode
       decode_start = clock_type::now();
     } else {
       ++result.num_decode_steps;
@@ -118,6 +128,7 @@ generation_result generate(model_runner& runner, const model::tokenizer& tok,
     step_tokens.assign(1, next);
   }
   if (decode_start != clock_type::time_point{}) result.decode_ms = ms_since(decode_start);
+  record_attention(runner.counters(), result);
   result.text = text.finish();
   return result;
 }

@@ -26,14 +26,22 @@ struct generation_result {
   double prefill_ms = 0.0;
   double decode_ms = 0.0;      // wall time of every step after the first sampled token
   int num_decode_steps = 0;    // forward passes timed in decode_ms
+  // Over the decode steps: tokens one query head attended per layer (mean), and K/V bytes the
+  // attention read per step, all layers (see attention_counters).
+  double kv_tokens_attended_per_step = 0.0;
+  double kv_bytes_read_per_step = 0.0;
+  double attention_ms = 0.0;   // decode steps only
+  double selection_ms = 0.0;   // decode steps only
 };
 
 using text_callback = std::function<void(std::string_view)>;
 
+// `selection` (nullptr = dense) restricts every decode step's attention; the prefill is dense.
 // Preconditions: prompt_ids non-empty and shorter than the context; params validated.
 generation_result generate(model_runner& runner, const model::tokenizer& tok,
                            std::span<const int> prompt_ids, const sampling_params& params,
-                           const text_callback& on_text = {});
+                           const text_callback& on_text = {},
+                           attention_selection* selection = nullptr);
 
 // Length of the longest suffix of `text` that is a proper prefix of some stop string: the bytes a
 // streamer must hold back. Exposed for tests.

@@ -1,20 +1,72 @@
 #include "gpu/kv_cache.hpp"
 
-namespace alisa::gpu {
+#include <stdexcept>
+#include <string>
 
-dense_kv_cache::dense_kv_cache(backend& be, int num_layers, int kv_dim, int capacity)
-    : backend_(be),
-      num_layers_(num_layers),
-      kv_dim_(kv_dim),
-      capacity_(capacity),
-      layer_stride_(2 * static_cast<size_t>(capacity) * static_cast<size_t>(kv_dim)) {
-  base_ = static_cast<float*>(backend_.allocate(num_bytes()));
+namespace alisa::gpu {
+namespace {
+
+constexpr size_t kAlignment = 64;  // every sub-buffer starts on a cache line
+
+size_t align_up(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+
+// Sizes of one layer's keys (or values) sub-buffers, each rounded up to kAlignment.
+struct rows_layout {
+  size_t data = 0, stats = 0, staging = 0;  // stats: minimum and scale each
+  size_t total() const { return data + 2 * stats + staging; }
+};
+
+rows_layout layout_for(kv_dtype type, int kv_dim, int capacity) {
+  rows_layout l;
+  const size_t dim = static_cast<size_t>(kv_dim);
+  l.data = align_up(static_cast<size_t>(capacity) * dim * kv_dtype_size(type));
+  if (type == kv_dtype::i8) {
+    const size_t chunks = (static_cast<size_t>(capacity) + kv_chunk_tokens - 1) / kv_chunk_tokens;
+    l.stats = align_up(chunks * dim * sizeof(float));
+    l.staging = align_up(static_cast<size_t>(kv_chunk_tokens) * dim * sizeof(float));
+  }
+  return l;
+}
+
+}  // namespace
+
+dense_kv_cache::dense_kv_cache(backend& be, int num_layers, int kv_dim, int capacity,
+                               kv_dtype type)
+    : backend_(be), num_layers_(num_layers), kv_dim_(kv_dim), capacity_(capacity), type_(type) {
+  if (num_layers < 0 || kv_dim <= 0 || capacity < 0)
+    throw std::invalid_argument("dense_kv_cache: bad shape (layers " + std::to_string(num_layers) +
+                                ", kv_dim " + std::to_string(kv_dim) + ", capacity " +
+                                std::to_string(capacity) + ")");
+  const rows_layout l = layout_for(type, kv_dim, capacity);
+  bytes_ = 2 * static_cast<size_t>(num_layers) * l.total();
+  base_ = backend_.allocate(bytes_);
+  // Layer by layer: keys then values, each data | minimum | scale | staging.
+  auto* cursor = static_cast<char*>(base_);
+  auto carve = [&](size_t bytes) {
+    char* p = bytes ? cursor : nullptr;
+    cursor += bytes;
+    return p;
+  };
+  auto make_rows = [&] {
+    kv_rows r;
+    r.type = type;
+    r.kv_dim = kv_dim;
+    r.data = carve(l.data);
+    r.minimum = reinterpret_cast<float*>(carve(l.stats));
+    r.scale = reinterpret_cast<float*>(carve(l.stats));
+    r.staging = reinterpret_cast<float*>(carve(l.staging));
+    return r;
+  };
+  keys_.reserve(static_cast<size_t>(num_layers));
+  values_.reserve(static_cast<size_t>(num_layers));
+  for (int layer = 0; layer < num_layers; ++layer) {
+    keys_.push_back(make_rows());
+    values_.push_back(make_rows());
+  }
 }
 
 dense_kv_cache::~dense_kv_cache() { backend_.release(base_); }
 
-size_t dense_kv_cache::num_bytes() const {
-  return static_cast<size_t>(num_layers_) * layer_stride_ * sizeof(float);
-}
+size_t dense_kv_cache::num_bytes() const { return bytes_; }
 
 }  // namespace alisa::gpu

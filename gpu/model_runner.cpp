@@ -1,11 +1,23 @@
 #include "gpu/model_runner.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "gpu/kv_traffic.hpp"
+
 namespace alisa::gpu {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double ms_since(clock_type::time_point start) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+}
+
+}  // namespace
 
 using model::architecture;
 using model::norm_kind;
@@ -26,10 +38,33 @@ struct model_runner::scratch {
   int logit_rows = 0;
   float *x = nullptr, *h = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *attn = nullptr;
   float *ffn_a = nullptr, *ffn_b = nullptr, *tmp = nullptr, *logits = nullptr, *final_h = nullptr;
+  // Per request of a step: the token set its selection chose and the backend buffer the
+  // attention op writes its mass into (grown on demand).
+  std::vector<token_set> sets;
+  std::vector<float*> mass;
+  std::vector<size_t> mass_floats;
+  attention_mass host_mass;
   explicit scratch(backend& b) : be(b) {}
   ~scratch() {
     release_all();
     if (logits) be.release(logits);
+    for (float* m : mass)
+      if (m) be.release(m);
+  }
+  void ensure_requests(size_t count) {
+    if (sets.size() < count) sets.resize(count);
+    if (mass.size() < count) {
+      mass.resize(count, nullptr);
+      mass_floats.resize(count, 0);
+    }
+  }
+  float* mass_buffer(size_t i, size_t floats) {
+    if (mass_floats[i] < floats) {
+      if (mass[i]) be.release(mass[i]);
+      mass_floats[i] = std::max(floats, 2 * mass_floats[i]);
+      mass[i] = static_cast<float*>(be.allocate(mass_floats[i] * sizeof(float)));
+    }
+    return mass[i];
   }
   void release_all() {
     for (float* p : {x, h, q, k, v, attn, ffn_a, ffn_b, tmp, final_h})
@@ -69,6 +104,7 @@ model_runner::model_runner(backend& be, const model::model_weights& weights,
     : backend_(be),
       config_(weights.config),
       weight_type_(options.weight_type),
+      kv_type_(options.kv_type),
       scratch_(std::make_unique<scratch>(be)) {
   upload_weights(weights);
 }
@@ -121,7 +157,8 @@ void model_runner::upload_weights(const model::model_weights& w) {
 
 std::unique_ptr<dense_kv_cache> model_runner::make_cache(int capacity) {
   if (capacity <= 0) capacity = config_.max_position_embeddings;
-  return std::make_unique<dense_kv_cache>(backend_, config_.num_layers, config_.kv_dim(), capacity);
+  return std::make_unique<dense_kv_cache>(backend_, config_.num_layers, config_.kv_dim(), capacity,
+                                          kv_type_);
 }
 
 void model_runner::validate(std::span<const forward_request> requests) const {
@@ -230,38 +267,105 @@ void model_runner::attention_block(const layer& l, std::span<const forward_reque
                   config_.rope_theta, config_.rope);
   }
   store_kv(current_layer_, requests);
-  std::vector<attention_item> items;
-  items.reserve(requests.size());
+  auto items = attention_items(requests);
+  const attention_shape shape{config_.num_heads, config_.num_kv_heads, config_.head_dim,
+                              1.0f / std::sqrt(static_cast<float>(config_.head_dim))};
+  const auto start = clock_type::now();
+  backend_.attention(items, shape);
+  backend_.synchronize();
+  counters_.attention_ms += ms_since(start);
+  report_mass(requests, items);
+  backend_.linear(s.attn, n, l.wo, s.tmp);
+}
+
+// One attention item per request for the current layer: typed KV rows, the token set the
+// request's selection chooses for a single-row step (dense otherwise), and where the mass goes.
+std::vector<attention_item> model_runner::attention_items(
+    std::span<const forward_request> requests) {
+  auto& s = *scratch_;
+  s.ensure_requests(requests.size());
+  std::vector<attention_item> items(requests.size());
   int row = 0;
-  for (const auto& r : requests) {
-    attention_item item;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    attention_item& item = items[i];
     item.q = s.q + static_cast<size_t>(row) * config_.q_dim();
     item.out = s.attn + static_cast<size_t>(row) * config_.q_dim();
     item.keys = r.cache->keys(current_layer_);
     item.values = r.cache->values(current_layer_);
     item.num_rows = static_cast<int>(r.tokens.size());
     item.past_len = r.cache->length();
-    items.push_back(item);
+    item.tokens = &s.sets[i];
+    select_tokens(r, i);
+    if (item.num_rows == 1) count_decode_row(item);
+    if (r.selection) request_mass(r, i, item);
     row += item.num_rows;
   }
-  const attention_shape shape{config_.num_heads, config_.num_kv_heads, config_.head_dim,
-                              1.0f / std::sqrt(static_cast<float>(config_.head_dim))};
-  backend_.attention(items, shape);
-  backend_.linear(s.attn, n, l.wo, s.tmp);
+  return items;
 }
 
-// Copies each request's new K/V rows into its cache at [length, length + n).
+// Asks the request's selection for this layer's token set (single-row steps only).
+void model_runner::select_tokens(const forward_request& r, size_t index) {
+  token_set& set = scratch_->sets[index];
+  if (!r.selection || r.tokens.size() != 1) {
+    set.set_dense();
+    return;
+  }
+  const auto start = clock_type::now();
+  r.selection->select(current_layer_, r.cache->length() + 1, set);
+  counters_.selection_ms += ms_since(start);
+}
+
+void model_runner::count_decode_row(const attention_item& item) {
+  const int visible = item.past_len + 1;
+  counters_.num_decode_row_layers += 1;
+  if (current_layer_ == 0) counters_.num_decode_rows += 1;
+  counters_.tokens_attended += item.tokens->tokens_attended(visible);
+  counters_.kv_bytes_read +=
+      kv_bytes_read(*item.tokens, visible, visible, config_.kv_dim(), kv_type_);
+}
+
+// Points the item's mass output at a buffer sized for what the selection wants.
+void model_runner::request_mass(const forward_request& r, size_t index, attention_item& item) {
+  const mass_request want = r.selection->wanted_mass(current_layer_, item.num_rows);
+  if (want.num_rows <= 0) return;
+  item.mass_rows = want;
+  item.mass_rows.num_rows = std::min(want.num_rows, item.num_rows);
+  const int out_rows = want.sum_rows ? 1 : item.mass_rows.num_rows;
+  const int cols = item.tokens->dense ? item.past_len + item.num_rows : item.tokens->list_size;
+  item.mass = scratch_->mass_buffer(
+      index, static_cast<size_t>(out_rows) * config_.num_kv_heads * static_cast<size_t>(cols));
+}
+
+// Hands each selection the mass its rows gave to the set it chose.
+void model_runner::report_mass(std::span<const forward_request> requests,
+                               std::span<const attention_item> items) {
+  const auto start = clock_type::now();
+  attention_mass& m = scratch_->host_mass;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const attention_item& item = items[i];
+    if (!item.mass) continue;
+    m.num_rows = item.mass_rows.sum_rows ? 1 : item.mass_rows.num_rows;
+    m.num_kv_heads = config_.num_kv_heads;
+    m.num_cols = item.tokens->dense ? item.past_len + item.num_rows : item.tokens->list_size;
+    m.first_row_position = item.past_len + item.num_rows - item.mass_rows.num_rows;
+    m.values.resize(static_cast<size_t>(m.num_rows) * m.num_kv_heads * m.num_cols);
+    backend_.download(m.values.data(), item.mass, m.values.size() * sizeof(float));
+    requests[i].selection->observe(current_layer_, *item.tokens, m);
+  }
+  counters_.selection_ms += ms_since(start);
+}
+
+// Appends each request's new K/V rows to its cache at [length, length + n).
 void model_runner::store_kv(int layer_index, std::span<const forward_request> requests) {
   auto& s = *scratch_;
   const size_t width = static_cast<size_t>(config_.kv_dim());
   size_t row = 0;
   for (const auto& r : requests) {
-    const size_t rows = r.tokens.size();
-    const size_t at = static_cast<size_t>(r.cache->length()) * width;
-    backend_.copy(r.cache->keys(layer_index) + at, s.k + row * width, rows * width * sizeof(float));
-    backend_.copy(r.cache->values(layer_index) + at, s.v + row * width,
-                  rows * width * sizeof(float));
-    row += rows;
+    const int rows = static_cast<int>(r.tokens.size());
+    backend_.append_kv(r.cache->keys(layer_index), r.cache->length(), s.k + row * width, rows);
+    backend_.append_kv(r.cache->values(layer_index), r.cache->length(), s.v + row * width, rows);
+    row += static_cast<size_t>(rows);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "gpu/attention_selection.hpp"
 #include "gpu/backend.hpp"
 #include "gpu/kv_cache.hpp"
 #include "model/model_weights.hpp"
@@ -19,6 +20,21 @@ namespace alisa::gpu {
 
 struct runner_options {
   dtype weight_type = dtype::f32;  // storage dtype of the matrices; compute is fp32
+  kv_dtype kv_type = kv_dtype::f32;  // storage dtype of the caches make_cache() creates
+};
+
+// What attention did, accumulated over forward() calls until reset_counters(). "Decode" rows are
+// those of single-row requests (decode steps, teacher-forced evaluation).
+struct attention_counters {
+  int64_t num_decode_rows = 0;         // single-row requests run
+  int64_t num_decode_row_layers = 0;   // (single-row request, layer) pairs
+  int64_t tokens_attended = 0;         // over those pairs: tokens one query head read
+  int64_t kv_bytes_read = 0;           // over those pairs: K+V bytes read (gpu/kv_traffic.hpp)
+  double attention_ms = 0.0;           // wall time in backend attention calls (every step)
+  double selection_ms = 0.0;           // wall time in select()/observe() and mass downloads
+  double mean_tokens_attended() const {
+    return num_decode_row_layers ? double(tokens_attended) / double(num_decode_row_layers) : 0.0;
+  }
 };
 
 // One sequence's share of a forward step.
@@ -26,6 +42,8 @@ struct forward_request {
   dense_kv_cache* cache = nullptr;    // receives the new tokens' K/V at [length, length+n)
   std::span<const int32_t> tokens;    // the tokens to append (prompt chunk or one decoded token)
   bool all_logits = false;            // logits for every row (evaluation) or only the last row
+  // Restricts attention (single-row requests) and receives the attention mass; nullptr = dense.
+  attention_selection* selection = nullptr;
 };
 
 class model_runner {
@@ -39,8 +57,9 @@ class model_runner {
   backend& get_backend() { return backend_; }
   dtype weight_type() const { return weight_type_; }
 
-  // A KV cache for one sequence; capacity 0 = the model's context length.
+  // A KV cache for one sequence in options.kv_type; capacity 0 = the model's context length.
   std::unique_ptr<dense_kv_cache> make_cache(int capacity = 0);
+  kv_dtype kv_type() const { return kv_type_; }
 
   // Runs one step. Writes logits to `logits` as consecutive rows of vocab_size floats, in request
   // order: every row of a request with all_logits, otherwise its last row only.
@@ -50,6 +69,9 @@ class model_runner {
 
   // Bytes of weights one forward step reads (every matrix once, embeddings excluded).
   size_t weight_bytes_per_step() const { return weight_bytes_per_step_; }
+
+  const attention_counters& counters() const { return counters_; }
+  void reset_counters() { counters_ = {}; }
 
  private:
   struct layer;
@@ -61,6 +83,12 @@ class model_runner {
   void attention_block(const layer& l, std::span<const forward_request> requests, int n);
   void ffn_block(const layer& l, int n);
   void store_kv(int layer_index, std::span<const forward_request> requests);
+  std::vector<attention_item> attention_items(std::span<const forward_request> requests);
+  void select_tokens(const forward_request& r, size_t index);
+  void count_decode_row(const attention_item& item);
+  void request_mass(const forward_request& r, size_t index, attention_item& item);
+  void report_mass(std::span<const forward_request> requests,
+                   std::span<const attention_item> items);
   void norm(const float* x, int n, const float* gain, const float* bias, float* y);
   int gather_logit_rows(std::span<const forward_request> requests, int n);
   void compute_logits(int num_rows, std::vector<float>& logits);
@@ -68,6 +96,8 @@ class model_runner {
   backend& backend_;
   model::model_config config_;
   dtype weight_type_;
+  kv_dtype kv_type_;
+  attention_counters counters_;
   std::vector<layer> layers_;
   weight_matrix token_embedding_, position_embedding_, project_in_, project_out_, lm_head_;
   const float* final_norm_ = nullptr;

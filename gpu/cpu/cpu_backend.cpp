@@ -12,6 +12,7 @@
 
 #include "gpu/cpu/convert.hpp"
 #include "gpu/cpu/kernels.hpp"
+#include "gpu/cpu/kv_codec.hpp"
 #include "gpu/cpu/memory_bandwidth.hpp"
 
 namespace alisa::gpu::cpu {
@@ -73,16 +74,24 @@ void cpu_backend::download(void* host_dst, const void* src, size_t bytes) {
 }
 void cpu_backend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
 
-float* cpu_backend::scratch(int thread, size_t floats) {
-  auto& buf = scratch_[static_cast<size_t>(thread)];
+float* cpu_backend::grow(scratch_buffer& buf, size_t floats) {
   if (buf.floats < floats) {
     const size_t bytes = (floats * sizeof(float) + kAlignment - 1) / kAlignment * kAlignment;
     buf.data.reset(static_cast<float*>(std::aligned_alloc(kAlignment, bytes)));
-    if (!buf.data) throw std::bad_alloc();
+    if (!buf.data) {
+      buf.floats = 0;
+      throw std::bad_alloc();
+    }
     buf.floats = floats;
   }
   return buf.data.get();
 }
+
+float* cpu_backend::scratch(int thread, size_t floats) {
+  return grow(scratch_[static_cast<size_t>(thread)], floats);
+}
+
+float* cpu_backend::shared_scratch(size_t floats) { return grow(shared_scratch_, floats); }
 
 // Converts src (any dtype) into dst of `type`, parallel over element chunks.
 void cpu_backend::convert_into(const model::tensor_view& src, void* dst, dtype type) {
@@ -285,39 +294,20 @@ void cpu_backend::add(float* x, const float* y, int64_t count) {
                      kElementGrain);
 }
 
-void cpu_backend::attention(std::span<const attention_item> items, const attention_shape& shape) {
-  if (shape.num_heads <= 0 || shape.num_kv_heads <= 0 || shape.head_dim <= 0 ||
-      shape.num_heads % shape.num_kv_heads != 0)
-    throw std::invalid_argument("attention: num_heads must be a positive multiple of num_kv_heads");
-  // Tasks are (item, row, head) triples, numbered through a prefix sum over items.
-  std::vector<int64_t> first_task(items.size() + 1, 0);
-  size_t max_len = 1;
-  for (size_t i = 0; i < items.size(); ++i) {
-    first_task[i + 1] = first_task[i] + int64_t{items[i].num_rows} * shape.num_heads;
-    max_len = std::max(max_len, static_cast<size_t>(items[i].past_len + items[i].num_rows));
+void cpu_backend::append_kv(const kv_rows& dst, int length, const float* rows, int n) {
+  if (n <= 0) return;
+  if (dst.kv_dim <= 0 || !dst.data || length < 0 ||
+      (dst.type == kv_dtype::i8 && (!dst.minimum || !dst.scale || !dst.staging)))
+    throw std::invalid_argument("append_kv: malformed kv_rows (kv_dim " + std::to_string(dst.kv_dim) +
+                                ", length " + std::to_string(length) + ")");
+  const int64_t dim = dst.kv_dim;
+  // i8 goes row by row through the staging chunk; the other types split by rows when large.
+  if (dst.type == kv_dtype::i8 || int64_t{n} * dim < kParallelElements) {
+    kv_codec::append_rows(dst, length, rows, n);
+    return;
   }
-  const int64_t total = first_task.back();
-  if (total == 0) return;
-  const int group = shape.num_heads / shape.num_kv_heads;
-  const int64_t q_dim = int64_t{shape.num_heads} * shape.head_dim;
-  const int64_t kv_dim = int64_t{shape.num_kv_heads} * shape.head_dim;
-  auto run_task = [&](int64_t task, float* scores) {
-    const size_t item_index = static_cast<size_t>(
-        std::upper_bound(first_task.begin(), first_task.end(), task) - first_task.begin() - 1);
-    const attention_item& it = items[item_index];
-    const int64_t local = task - first_task[item_index];
-    const int64_t row = local / shape.num_heads;
-    const int head = static_cast<int>(local % shape.num_heads);
-    const int64_t kv_offset = int64_t{head / group} * shape.head_dim;
-    kernels::attention_row(it.q + row * q_dim + int64_t{head} * shape.head_dim, it.keys + kv_offset,
-                           it.values + kv_offset, kv_dim, it.past_len + row + 1, shape.head_dim,
-                           shape.scale, scores, it.out + row * q_dim + int64_t{head} * shape.head_dim);
-  };
-  // Round-robin over tasks: causal rows grow in cost with position, so contiguous chunks would
-  // give the last thread the most expensive rows.
-  pool_.run([&](int thread, int count) {
-    float* scores = scratch(thread, max_len);
-    for (int64_t task = thread; task < total; task += count) run_task(task, scores);
+  pool_.parallel_for(0, n, [&](int64_t b, int64_t e, int) {
+    kv_codec::append_rows(dst, length + b, rows + b * dim, e - b);
   });
 }
 

@@ -50,6 +50,9 @@ class cpu_backend final : public backend {
   void silu_mul(const float* gate, const float* up, int64_t count, float* y) override;
   void relu(float* x, int64_t count) override;
   void add(float* x, const float* y, int64_t count) override;
+  void append_kv(const kv_rows& dst, int length, const float* rows, int n) override;
+  // cpu_attention.cpp: one kernel path for dense (identity list) and sparse rows, see
+  // attention_kernels.hpp.
   void attention(std::span<const attention_item> items, const attention_shape& shape) override;
   void synchronize() override {}
   double measure_read_bandwidth_gbs(size_t bytes, int repetitions) override;
@@ -57,6 +60,7 @@ class cpu_backend final : public backend {
  private:
   void convert_into(const model::tensor_view& src, void* dst, dtype type);
   float* scratch(int thread, size_t floats);  // per-thread buffer, grown (never shrunk) on demand
+  float* shared_scratch(size_t floats);        // one buffer all threads of an op share, likewise
 
   thread_pool pool_;
   std::mutex mutex_;  // guards allocations_ (upload paths may be called from loader threads)
@@ -69,6 +73,8 @@ class cpu_backend final : public backend {
     size_t floats = 0;
   };
   std::vector<scratch_buffer> scratch_;  // one per pool participant
+  scratch_buffer shared_scratch_;
+  static float* grow(scratch_buffer& buf, size_t floats);
 };
 
 }  // namespace alisa::gpu::cpu

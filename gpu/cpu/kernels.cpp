@@ -322,42 +322,6 @@ void Add(float* x, const float* y, int64_t count) {
   for (; i < count; ++i) x[i] += y[i];
 }
 
-void AttentionRow(const float* q, const float* keys, const float* values, int64_t stride,
-                  int64_t len, int64_t head_dim, float scale, float* scores, float* out) {
-  const DF d;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-  float max_score = -INFINITY;
-  for (int64_t p = 0; p < len; ++p) {
-    scores[p] = dot(q, keys + p * stride, head_dim) * scale;
-    max_score = std::max(max_score, scores[p]);
-  }
-  // Softmax with max subtraction so exp never overflows.
-  const VF vmax = hn::Set(d, max_score);
-  VF vsum = hn::Zero(d);
-  int64_t p = 0;
-  for (; p + N <= len; p += N) {
-    const VF e = hn::Exp(d, hn::Sub(hn::LoadU(d, scores + p), vmax));
-    vsum = hn::Add(vsum, e);
-    hn::StoreU(e, d, scores + p);
-  }
-  float total = reduce(d, vsum);
-  for (; p < len; ++p) {
-    scores[p] = std::exp(scores[p] - max_score);
-    total += scores[p];
-  }
-  const float inv_total = 1.0f / total;
-  std::memset(out, 0, static_cast<size_t>(head_dim) * sizeof(float));
-  for (p = 0; p < len; ++p) {
-    const float wgt = scores[p] * inv_total;
-    const float* v = values + p * stride;
-    const VF vw = hn::Set(d, wgt);
-    int64_t i = 0;
-    for (; i + N <= head_dim; i += N)
-      hn::StoreU(hn::MulAdd(vw, hn::LoadU(d, v + i), hn::LoadU(d, out + i)), d, out + i);
-    for (; i < head_dim; ++i) out[i] += wgt * v[i];
-  }
-}
-
 double Sum(const float* p, int64_t count) {
   const DF d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
@@ -389,7 +353,6 @@ HWY_EXPORT(LayerNormRow);
 HWY_EXPORT(SiluMul);
 HWY_EXPORT(Relu);
 HWY_EXPORT(Add);
-HWY_EXPORT(AttentionRow);
 HWY_EXPORT(Sum);
 HWY_EXPORT(CurrentTarget);
 
@@ -414,10 +377,6 @@ void silu_mul(const float* gate, const float* up, int64_t count, float* y) {
 }
 void relu(float* x, int64_t count) { HWY_DYNAMIC_DISPATCH(Relu)(x, count); }
 void add(float* x, const float* y, int64_t count) { HWY_DYNAMIC_DISPATCH(Add)(x, y, count); }
-void attention_row(const float* q, const float* keys, const float* values, int64_t stride,
-                   int64_t len, int64_t head_dim, float scale, float* scores, float* out) {
-  HWY_DYNAMIC_DISPATCH(AttentionRow)(q, keys, values, stride, len, head_dim, scale, scores, out);
-}
 double sum(const float* p, int64_t count) { return HWY_DYNAMIC_DISPATCH(Sum)(p, count); }
 std::string dispatched_target_name() {
   return hwy::TargetName(HWY_DYNAMIC_DISPATCH(CurrentTarget)());

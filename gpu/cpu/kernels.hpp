@@ -39,11 +39,6 @@ void silu_mul(const float* gate, const float* up, int64_t count, float* y);  // 
 void relu(float* x, int64_t count);
 void add(float* x, const float* y, int64_t count);  // x += y
 
-// One query row of one head: out[d] = Σ_p softmax_p(scale · q·k_p) · v_p[d] over p in [0, len),
-// where k_p = keys + p*stride and v_p = values + p*stride. `scores` is scratch of len floats.
-void attention_row(const float* q, const float* keys, const float* values, int64_t stride,
-                   int64_t len, int64_t head_dim, float scale, float* scores, float* out);
-
 // Σ p[i] with several independent accumulators: a streaming read for bandwidth measurement.
 double sum(const float* p, int64_t count);
 

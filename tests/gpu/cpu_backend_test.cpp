@@ -29,6 +29,14 @@ std::vector<float> random_floats(size_t count, uint32_t seed, float lo = -1.0f, 
   return v;
 }
 
+// fp32 KV rows [positions][kv_dim] at `data`, as an attention item reads them.
+kv_rows f32_rows(float* data, int kv_dim) {
+  kv_rows r;
+  r.data = data;
+  r.kv_dim = kv_dim;
+  return r;
+}
+
 model::tensor_view f32_view(const std::vector<float>& v, std::vector<int64_t> shape) {
   return model::tensor_view{dtype::f32, std::move(shape), v.data()};
 }
@@ -395,7 +403,14 @@ TEST_P(BackendTest, AttentionGqaWithPastAndSeveralItems) {
       attention_reference(q, k, v, seqs[s], sh, want[s]);
       float* out = zeros(want[s].size());
       outs.push_back(out);
-      items.push_back({to_backend(q), to_backend(k), to_backend(v), out, seqs[s].num_rows, seqs[s].past_len});
+      attention_item item;
+      item.q = to_backend(q);
+      item.keys = f32_rows(to_backend(k), kv_dim);
+      item.values = f32_rows(to_backend(v), kv_dim);
+      item.out = out;
+      item.num_rows = seqs[s].num_rows;
+      item.past_len = seqs[s].past_len;
+      items.push_back(item);
     }
     be_->attention(items, sh);
     for (size_t s = 0; s < seqs.size(); ++s)
@@ -514,7 +529,11 @@ TEST(CpuBackend, ScalarFallbackMatchesDispatchedTarget) {
     be.silu_mul(x, x, n * cols, y);
     out.insert(out.end(), y, y + n * cols);
     // One item, 2 heads of 25 over 2 kv heads, the 3 rows of x as q, k and v.
-    const attention_item item{x, x, x, y, n, 0};
+    attention_item item;
+    item.q = x;
+    item.keys = item.values = f32_rows(x, cols);
+    item.out = y;
+    item.num_rows = n;
     be.attention({&item, 1}, attention_shape{2, 2, 25, 0.2f});
     out.insert(out.end(), y, y + n * cols);
     return out;
