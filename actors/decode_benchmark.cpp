@@ -31,14 +31,20 @@ std::vector<std::vector<int32_t>> random_prompts(const decode_bench_options& o, 
 struct repetition_timing {
   double prompt_tps = 0.0;
   double decode_tps = 0.0;
+  gpu::attention_counters decode;  // the decode steps' attention counters
 };
 
-repetition_timing run_once(gpu::model_runner& runner, const decode_bench_options& o,
+repetition_timing run_once(local_engine& engine, const decode_bench_options& o,
                            const std::vector<std::vector<int32_t>>& prompts) {
+  auto& runner = engine.runner();
   std::vector<std::unique_ptr<gpu::dense_kv_cache>> caches;
-  for (int b = 0; b < o.batch; ++b) caches.push_back(runner.make_cache(o.prompt_len + o.gen_len));
+  std::vector<std::unique_ptr<gpu::attention_selection>> selections;
   std::vector<gpu::forward_request> requests(o.batch);
-  for (int b = 0; b < o.batch; ++b) requests[b] = {caches[b].get(), prompts[b], false};
+  for (int b = 0; b < o.batch; ++b) {
+    caches.push_back(runner.make_cache(o.prompt_len + o.gen_len));
+    selections.push_back(engine.make_selection());
+    requests[b] = {caches[b].get(), prompts[b], false, selections[b].get()};
+  }
   std::vector<float> logits;
   const auto prefill_start = clock_type::now();
   runner.forward(requests, logits);
@@ -47,6 +53,7 @@ repetition_timing run_once(gpu::model_runner& runner, const decode_bench_options
 
   const int vocab = runner.config().vocab_size;
   std::vector<int32_t> next(o.batch);
+  runner.reset_counters();
   const auto decode_start = clock_type::now();
   for (int step = 0; step < o.gen_len; ++step) {
     for (int b = 0; b < o.batch; ++b) {
@@ -56,7 +63,17 @@ repetition_timing run_once(gpu::model_runner& runner, const decode_bench_options
     runner.forward(requests, logits);
   }
   t.decode_tps = o.batch * o.gen_len / seconds_since(decode_start);
+  t.decode = runner.counters();
   return t;
+}
+
+// Per decode step (the whole batch): K/V bytes read, attention and selection time; per layer and
+// query head: tokens attended. Identical across repetitions except the times (one sample each).
+void record_attention(const gpu::attention_counters& c, int steps, decode_bench_result& result) {
+  result.kv_bytes_per_step = double(c.kv_bytes_read) / steps;
+  result.kv_tokens_attended_per_step = c.mean_tokens_attended();
+  result.attention_ms_per_step.push_back(c.attention_ms / steps);
+  result.selection_ms_per_step.push_back(c.selection_ms / steps);
 }
 
 }  // namespace
@@ -81,9 +98,6 @@ decode_bench_result run_decode_benchmark(local_engine& engine, const decode_benc
   const auto prompts = random_prompts(o, c.vocab_size, c.bos_token_id);
   decode_bench_result result;
   result.weight_bytes_per_step = runner.weight_bytes_per_step();
-  // Each decode step reads every cached K and V row of every layer: mean context over the run.
-  const double mean_context = o.prompt_len + (o.gen_len + 1) / 2.0;
-  result.kv_bytes_per_step = 2.0 * c.num_layers * c.kv_dim() * sizeof(float) * mean_context * o.batch;
   // The bandwidth probe runs on the same threads between the timed repetitions, so the decode and
   // the roofline it is compared with see the same (possibly noisy) machine; the median is reported.
   std::vector<double> bandwidth;
@@ -92,10 +106,11 @@ decode_bench_result run_decode_benchmark(local_engine& engine, const decode_benc
   };
   for (int r = 0; r < o.warmup + o.repetitions; ++r) {
     if (r >= o.warmup) probe();
-    const auto t = run_once(runner, o, prompts);
+    const auto t = run_once(engine, o, prompts);
     if (r < o.warmup) continue;
     result.prompt_tokens_per_s.push_back(t.prompt_tps);
     result.decode_tokens_per_s.push_back(t.decode_tps);
+    record_attention(t.decode, o.gen_len, result);
   }
   probe();
   result.measured_read_bandwidth_gbs = summarize(bandwidth).median;

@@ -24,7 +24,10 @@ struct decode_bench_result {
   std::vector<double> prompt_tokens_per_s;  // one per timed repetition
   std::vector<double> decode_tokens_per_s;
   size_t weight_bytes_per_step = 0;
-  double kv_bytes_per_step = 0.0;  // mean K/V bytes the attention reads per decode step
+  double kv_bytes_per_step = 0.0;  // K/V bytes the attention read per decode step (whole batch)
+  double kv_tokens_attended_per_step = 0.0;  // per layer and query head, mean over decode rows
+  std::vector<double> attention_ms_per_step;  // one per timed repetition
+  std::vector<double> selection_ms_per_step;  // selection bookkeeping (swa/h2o scoring, top-k)
   double measured_read_bandwidth_gbs = 0.0;  // median of probes between the repetitions
 };
 

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "actors/policy_selection.hpp"
 #include "model/load_model.hpp"
 
 namespace alisa::actors {
@@ -48,12 +49,23 @@ std::string human_count(size_t n) {
 
 }  // namespace
 
+std::string attention_summary(const engine_options& o) {
+  std::string s(scheduler::to_string(o.attention.policy));
+  if (o.attention.policy != scheduler::attention_policy::dense) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " S=%.2f", o.attention.sparsity);
+    s += buf;
+  }
+  return absl::StrCat(s, ", kv ", std::string(to_string(o.kv_type)));
+}
+
 absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_options& options) {
   std::unique_ptr<local_engine> engine(new local_engine());
   engine->options_ = options;
   model::load_options load;
   load.max_position_embeddings = options.context_length;
   load.synthetic_dtype = options.weight_type;  // generate big presets directly in the target dtype
+  if (auto bad = options.attention.validate()) return absl::InvalidArgumentError(*bad);
   auto weights = model::load_model(options.model, load);
   if (!weights.ok()) return weights.status();
   engine->config_ = weights->config;
@@ -66,7 +78,7 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
   try {
     engine->backend_ = gpu::make_backend(options.backend, options.num_threads);
     engine->runner_ = std::make_unique<gpu::model_runner>(*engine->backend_, *weights,
-                                                          gpu::runner_options{options.weight_type});
+                                                          gpu::runner_options{options.weight_type, options.kv_type});
   } catch (const std::exception& e) {
     return absl::InternalError(e.what());
   }
@@ -79,6 +91,7 @@ std::string local_engine::describe() const {
                       ": ", model::to_string(c.arch), ", ", c.num_layers, " layers, hidden ",
                       c.hidden_size, ", ", human_count(num_parameters_), " params, weights ",
                       std::string(to_string(options_.weight_type)), ", context ", c.max_position_embeddings,
+                      "; attention ", attention_summary(options_),
                       "; tokenizer ", tokenizer_->name(), "; backend ", backend_->name());
 }
 
@@ -93,10 +106,15 @@ absl::StatusOr<std::vector<int>> local_engine::encode_prompt(const std::string& 
   return ids;
 }
 
+std::unique_ptr<gpu::attention_selection> local_engine::make_selection() const {
+  return make_policy_selection(options_.attention, config_.num_layers, config_.num_kv_heads);
+}
+
 gpu::generation_result local_engine::generate(const std::vector<int>& prompt_ids,
                                               const sampling_params& params,
                                               const gpu::text_callback& on_text) {
-  return gpu::generate(*runner_, *tokenizer_, prompt_ids, params, on_text);
+  auto selection = make_selection();
+  return gpu::generate(*runner_, *tokenizer_, prompt_ids, params, on_text, selection.get());
 }
 
 }  // namespace alisa::actors

@@ -12,6 +12,7 @@
 #include "gpu/model_runner.hpp"
 #include "model/model_weights.hpp"
 #include "model/tokenizer.hpp"
+#include "scheduler/token_selector.hpp"
 
 namespace alisa::actors {
 
@@ -22,7 +23,12 @@ struct engine_options {
   int num_threads = 0;                   // --threads: 0 = every hardware thread
   gpu::backend_kind backend = gpu::backend_kind::cpu;
   int context_length = 0;                // --context: > 0 overrides a synthetic preset's context
+  kv_dtype kv_type = kv_dtype::f32;      // --kv-dtype: how KV rows are stored
+  scheduler::selection_options attention;  // --attention, --kv-sparsity, --swa-window, ...
 };
+
+// "swa S=0.80, kv int8": the attention policy and KV dtype, for logs and reports.
+std::string attention_summary(const engine_options& options);
 
 class local_engine {
  public:
@@ -39,6 +45,9 @@ class local_engine {
 
   // Tokenizes a prompt with BOS. Errors when it does not leave room for one generated token.
   absl::StatusOr<std::vector<int>> encode_prompt(const std::string& text) const;
+
+  // A fresh per-sequence selection for options().attention; nullptr when the policy is dense.
+  std::unique_ptr<gpu::attention_selection> make_selection() const;
 
   gpu::generation_result generate(const std::vector<int>& prompt_ids, const sampling_params& params,
                                   const gpu::text_callback& on_text = {});

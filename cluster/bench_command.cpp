@@ -54,6 +54,13 @@ nlohmann::json to_json(actors::local_engine& engine, const actors::decode_bench_
           {"decode_tokens_per_s", stats_json(r.decode_tokens_per_s)},
           {"weight_bytes_per_step", r.weight_bytes_per_step},
           {"kv_bytes_per_step", r.kv_bytes_per_step},
+          {"kv_bytes_read_per_step", r.kv_bytes_per_step},
+          {"kv_tokens_attended_per_step", r.kv_tokens_attended_per_step},
+          {"attention_ms_per_step", stats_json(r.attention_ms_per_step)},
+          {"selection_ms_per_step", stats_json(r.selection_ms_per_step)},
+          {"attention", scheduler::to_string(engine.options().attention.policy)},
+          {"kv_sparsity", engine.options().attention.sparsity},
+          {"kv_dtype", to_string(engine.options().kv_type)},
           {"achieved_weight_bandwidth_gbs", weight_gbs},
           {"achieved_total_bandwidth_gbs", total_gbs},
           {"measured_read_bandwidth_gbs", r.measured_read_bandwidth_gbs},
@@ -74,6 +81,10 @@ void print_text(const nlohmann::json& j) {
   line("decode", j["decode_tokens_per_s"]);
   std::printf("weights read per step  %.1f MB (+ %.1f MB KV)\n",
               j["weight_bytes_per_step"].get<double>() / 1e6, j["kv_bytes_per_step"].get<double>() / 1e6);
+  std::printf("attention              %.2f ms/step (selection %.3f ms), %.1f tokens per layer\n",
+              j["attention_ms_per_step"]["median"].get<double>(),
+              j["selection_ms_per_step"]["median"].get<double>(),
+              j["kv_tokens_attended_per_step"].get<double>());
   std::printf("achieved bandwidth     %.2f GB/s (weights %.2f) vs measured read %.2f GB/s = %.0f%%\n",
               j["achieved_total_bandwidth_gbs"].get<double>(),
               j["achieved_weight_bandwidth_gbs"].get<double>(),

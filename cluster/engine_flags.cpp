@@ -20,6 +20,31 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
   app.add_option("--context", o.context_length,
                  "context length of a synthetic model (0 = the preset's own)")
       ->capture_default_str();
+  add_attention_flags(app, flags);
+}
+
+// Sparse attention and KV storage: the same flags on every command that runs a model.
+void add_attention_flags(CLI::App& app, engine_flags& flags) {
+  auto& a = flags.options.attention;
+  app.add_option("--attention", flags.attention_name,
+                 "which tokens each decode step attends to: " + scheduler::attention_policy_names() +
+                     " (swa = ALISA Sparse Window Attention; docs/attention.md)")
+      ->capture_default_str();
+  app.add_option("--kv-sparsity", a.sparsity,
+                 "S in [0, 1): attend to (1 - S) of the visible tokens (the token budget)")
+      ->capture_default_str();
+  app.add_option("--swa-window", a.window,
+                 "swa: query steps whose attention mass scores a token (0 = the recent half's size)")
+      ->capture_default_str();
+  app.add_option("--sinks", a.num_sinks, "streaming: attention-sink tokens kept at the start")
+      ->capture_default_str();
+  app.add_option("--kv-budget-min", a.min_budget, "never attend to fewer tokens than this")
+      ->capture_default_str();
+  app.add_option("--kv-budget-max", a.max_budget, "never attend to more tokens (0 = no cap)")
+      ->capture_default_str();
+  app.add_option("--kv-dtype", flags.kv_dtype_name,
+                 "KV storage: fp32, fp16, bf16, int8 (per-channel, 64-token chunks)")
+      ->capture_default_str();
 }
 
 std::optional<std::string> finish_engine_flags(engine_flags& flags) {
@@ -33,6 +58,15 @@ std::optional<std::string> finish_engine_flags(engine_flags& flags) {
   } else {
     return "--backend must be cpu or cuda; got '" + flags.backend_name + "'";
   }
+  auto policy = scheduler::parse_attention_policy(flags.attention_name);
+  if (!policy)
+    return "--attention must be one of " + scheduler::attention_policy_names() + "; got '" +
+           flags.attention_name + "'";
+  flags.options.attention.policy = *policy;
+  if (auto bad = flags.options.attention.validate()) return *bad;
+  auto kv = parse_kv_dtype(flags.kv_dtype_name);
+  if (!kv) return "--kv-dtype must be one of fp32, fp16, bf16, int8; got '" + flags.kv_dtype_name + "'";
+  flags.options.kv_type = *kv;
   if (flags.options.num_threads < 0) return "--threads must be >= 0";
   if (flags.options.context_length < 0) return "--context must be >= 0";
   return std::nullopt;

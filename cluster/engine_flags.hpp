@@ -16,9 +16,13 @@ struct engine_flags {
   actors::engine_options options;
   std::string dtype_name = "fp32";
   std::string backend_name = "cpu";
+  std::string attention_name = "dense";
+  std::string kv_dtype_name = "fp32";
 };
 
+// Adds the model, backend, attention and KV flags.
 void add_engine_flags(CLI::App& app, engine_flags& flags);
+void add_attention_flags(CLI::App& app, engine_flags& flags);
 // Converts the string flags; returns an error message naming the bad flag.
 std::optional<std::string> finish_engine_flags(engine_flags& flags);
 

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cluster/bench_command.hpp"
+#include "cluster/eval_command.hpp"
 #include "cluster/run_command.hpp"
 
 int main(int argc, char** argv) {
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   alisa::cluster::add_run_command(app, exit_code);
   alisa::cluster::add_bench_command(app, exit_code);
+  alisa::cluster::add_eval_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -28,7 +28,18 @@ nlohmann::json to_json(const gpu::generation_result& r) {
           {"finish_reason", gpu::to_string(r.reason)},
           {"prefill_ms", r.prefill_ms},
           {"decode_ms", r.decode_ms},
-          {"decode_tokens_per_s", decode_tps}};
+          {"decode_tokens_per_s", decode_tps},
+          {"kv_tokens_attended_per_step", r.kv_tokens_attended_per_step},
+          {"kv_bytes_read_per_step", r.kv_bytes_read_per_step},
+          {"attention_ms", r.attention_ms},
+          {"selection_ms", r.selection_ms}};
+}
+
+// The attention and KV options the run used, so a JSON line is self-describing.
+void add_attention_fields(const actors::engine_options& o, nlohmann::json& out) {
+  out["attention"] = scheduler::to_string(o.attention.policy);
+  out["kv_sparsity"] = o.attention.sparsity;
+  out["kv_dtype"] = to_string(o.kv_type);
 }
 
 int run(run_flags& flags) {
@@ -43,6 +54,7 @@ int run(run_flags& flags) {
     auto out = to_json(result);
     out["model"] = (*engine)->options().model;
     out["synthetic_weights"] = (*engine)->synthetic();
+    add_attention_fields((*engine)->options(), out);
     std::cout << out.dump() << std::endl;
     return 0;
   }
@@ -53,9 +65,12 @@ int run(run_flags& flags) {
   });
   std::cout << std::endl;
   const double tps = result.decode_ms > 0 ? result.num_decode_steps / (result.decode_ms / 1e3) : 0;
-  std::fprintf(stderr, "alisa: %zu prompt tokens in %.1f ms, %zu generated (%s), decode %.1f tok/s\n",
+  std::fprintf(stderr,
+               "alisa: %zu prompt tokens in %.1f ms, %zu generated (%s), decode %.1f tok/s, "
+               "%.1f KV tokens attended per layer\n",
                result.prompt_ids.size(), result.prefill_ms, result.token_ids.size(),
-               std::string(gpu::to_string(result.reason)).c_str(), tps);
+               std::string(gpu::to_string(result.reason)).c_str(), tps,
+               result.kv_tokens_attended_per_step);
   return 0;
 }
 
@@ -69,7 +84,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--prompt,-p", flags->prompt, "the prompt text (empty = start from BOS)");
   cmd->add_flag("--json", flags->json,
                 "print one JSON object (text, token_ids, num_prompt_tokens, num_generated_tokens, "
-                "prefill_ms, decode_ms, decode_tokens_per_s) instead of streaming text");
+                "prefill_ms, decode_ms, decode_tokens_per_s, kv_tokens_attended_per_step, "
+                "kv_bytes_read_per_step, attention, kv_sparsity, kv_dtype) instead of streaming "
+                "text");
   cmd->callback([flags, &exit_code] { exit_code = run(*flags); });
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <unistd.h>
 #include <cstdio>
@@ -54,7 +55,8 @@ void expect_one_line_error(const run_result& r, const std::string& needle) {
 }
 
 TEST(cli, help_is_available_on_every_command) {
-  for (const char* cmd : {"--help", "run --help", "bench --help", "bench decode --help"}) {
+  for (const char* cmd : {"--help", "run --help", "bench --help", "bench decode --help", "eval --help",
+                          "eval ppl --help"}) {
     const auto r = alisa(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
@@ -186,6 +188,115 @@ TEST(cli, bench_decode_prints_throughput_and_bandwidth_as_json) {
 TEST(cli, bench_decode_refuses_a_run_longer_than_the_context) {
   expect_one_line_error(alisa("bench decode --model synthetic:tiny --prompt-len 500 --gen-len 100"),
                         "context");
+}
+
+// A text file for `eval ppl`, removed when the test ends.
+class text_file {
+ public:
+  explicit text_file(const std::string& text) {
+    static int counter = 0;
+    path_ = (std::filesystem::temp_directory_path() /
+             ("alisa_eval_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".txt"))
+                .string();
+    std::ofstream(path_) << text;
+  }
+  ~text_file() { std::filesystem::remove(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// synthetic:tiny has a byte tokenizer: BOS + one token per byte.
+std::string story_text(int bytes) {
+  const std::string sentence = "Once upon a time, there was a little dog who liked to run. ";
+  std::string s;
+  while (static_cast<int>(s.size()) < bytes) s += sentence;
+  return s.substr(0, static_cast<size_t>(bytes));
+}
+
+TEST(cli, eval_ppl_help_describes_every_flag) {
+  const auto r = alisa("eval ppl --help");
+  ASSERT_EQ(r.exit_code, 0);
+  for (const char* flag : {"--text", "--ctx", "--chunks", "--batch", "--json", "--model", "--tokenizer",
+                           "--attention", "--kv-sparsity", "--swa-window", "--kv-dtype", "llama-perplexity"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+}
+
+TEST(cli, eval_ppl_json_has_consistent_fields) {
+  const text_file text(story_text(399));  // 400 tokens: 6 chunks of 64
+  const auto r = alisa("eval ppl --model synthetic:tiny --text " + text.path() +
+                       " --ctx 64 --batch 4 --attention swa --kv-sparsity 0.5 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"ppl", "stderr", "mean_nll", "num_chunks", "num_tokens_scored", "num_text_tokens",
+                          "ctx", "attention", "kv_sparsity", "kv_dtype", "model", "seconds",
+                          "kv_tokens_attended_per_step"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["num_text_tokens"].get<int>(), 400);
+  EXPECT_EQ(j["num_chunks"].get<int>(), 6);
+  EXPECT_EQ(j["num_tokens_scored"].get<int>(), 6 * (64 - 1 - 32));
+  EXPECT_EQ(j["ctx"].get<int>(), 64);
+  EXPECT_EQ(j["attention"].get<std::string>(), "swa");
+  EXPECT_DOUBLE_EQ(j["kv_sparsity"].get<double>(), 0.5);
+  EXPECT_NEAR(j["ppl"].get<double>(), std::exp(j["mean_nll"].get<double>()), 1e-9 * j["ppl"].get<double>());
+  EXPECT_GT(j["stderr"].get<double>(), 0.0);
+  EXPECT_GT(j["kv_tokens_attended_per_step"].get<double>(), 0.0);
+}
+
+TEST(cli, eval_ppl_chunk_limit_and_summary_line) {
+  const text_file text(story_text(399));
+  const auto r = alisa("eval ppl --model synthetic:tiny --text " + text.path() + " --ctx 64 --chunks 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("PPL = ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("(2 chunks, 62 tokens scored, ctx 64, attention dense kv fp32)"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(count_lines(r.out), 1) << r.out;
+}
+
+TEST(cli, eval_ppl_errors_are_one_line_and_name_the_problem) {
+  const text_file text(story_text(399));
+  const std::string base = "eval ppl --model synthetic:tiny --text " + text.path() + " --ctx 64 ";
+  expect_one_line_error(alisa("eval ppl --model synthetic:tiny --text /no/such/file.txt --ctx 64"),
+                        "/no/such/file.txt");
+  expect_one_line_error(alisa("eval ppl --model synthetic:tiny --text " + text.path() + " --ctx 256"),
+                        "400 tokens");
+  expect_one_line_error(alisa("eval ppl --model synthetic:tiny --text " + text.path() + " --ctx 2"), "--ctx");
+  expect_one_line_error(alisa("eval ppl --model synthetic:tiny --text " + text.path() + " --ctx 4096"),
+                        "512");
+  expect_one_line_error(alisa(base + "--batch 0"), "--batch");
+  expect_one_line_error(alisa(base + "--chunks -1"), "--chunks");
+  expect_one_line_error(alisa(base + "--attention swa --kv-sparsity 1.0"), "--kv-sparsity");
+  expect_one_line_error(alisa(base + "--attention nope"), "--attention");
+  expect_one_line_error(alisa(base + "--attention swa --swa-window -1"), "--swa-window");
+  expect_one_line_error(alisa(base + "--kv-dtype fp8"), "--kv-dtype");
+}
+
+TEST(cli, eval_ppl_without_text_is_a_usage_error) {
+  const auto r = alisa("eval ppl --model synthetic:tiny");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--text"), std::string::npos) << r.err;
+}
+
+TEST(cli, eval_ppl_of_stories260k_on_story_text_is_low) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  std::string story;
+  for (int i = 0; i < 12; ++i)
+    story += "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
+             "park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\n";
+  const text_file text(story);
+  const std::string model = " --model " + alisa::testing::shared_model_path("stories260K/stories260K.bin") +
+                            " --tokenizer " + alisa::testing::shared_model_path("stories260K/tok512.bin");
+  const auto dense = alisa("eval ppl" + model + " --text " + text.path() + " --ctx 128 --json");
+  ASSERT_EQ(dense.exit_code, 0) << dense.err;
+  const auto d = nlohmann::json::parse(dense.out);
+  EXPECT_GT(d["ppl"].get<double>(), 1.0);
+  EXPECT_LT(d["ppl"].get<double>(), 20.0);
+  const auto int8 = alisa("eval ppl" + model + " --text " + text.path() + " --ctx 128 --kv-dtype int8 --json");
+  ASSERT_EQ(int8.exit_code, 0) << int8.err;
+  const auto q = nlohmann::json::parse(int8.out);
+  EXPECT_EQ(q["kv_dtype"].get<std::string>(), "int8");
+  EXPECT_NEAR(q["ppl"].get<double>(), d["ppl"].get<double>(), 0.05 * d["ppl"].get<double>());
 }
 
 }  // namespace
