@@ -32,6 +32,8 @@ KV_DTYPES = ["fp32", "int8"]
 CONTEXTS = [256, 512]
 SWA_TOLERANCE = 0.05   # check 1: swa at S = 0.8 may cost at most this much perplexity
 SWA_CHECK_SPARSITY = 0.8
+ABLATION_WINDOWS = [0, 1, 2, 4, 8, 16, 32, 64]  # --swa-window values of the ablation
+NOTES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "accuracy-notes.md")
 ZERO_TOLERANCE = 1e-6  # check 3: relative difference that still counts as "equal to dense"
 
 
@@ -39,13 +41,13 @@ def key(ctx, kv, policy, sparsity):
     return f"ctx{ctx}/{kv}/{policy}/{sparsity:g}"
 
 
-def run_eval(args, ctx, kv, policy, sparsity):
+def run_eval(args, ctx, kv, policy, sparsity, extra=()):
     cmd = [args.alisa, "eval", "ppl",
            "--model", os.path.join(args.models, "stories260K/stories260K.bin"),
            "--tokenizer", os.path.join(args.models, "stories260K/tok512.bin"),
            "--text", args.text, "--ctx", str(ctx), "--kv-dtype", kv,
            "--attention", policy, "--kv-sparsity", str(sparsity),
-           "--threads", str(args.threads), "--json"]
+           "--threads", str(args.threads), "--json", *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         print(f"accuracy.py: {' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}",
@@ -65,6 +67,30 @@ def run_all(args):
                     print(f"{key(ctx, kv, policy, s)}: ppl {r['ppl']:.4f} +/- {r['stderr']:.4f} "
                           f"({r['seconds']:.1f} s)", file=sys.stderr)
     return runs
+
+
+def run_window_ablation(args):
+    """SWA at S = 0.8, fp32 KV, over the scoring window W (0 = the recent half, the default)."""
+    runs = {}
+    for ctx in CONTEXTS:
+        for w in ABLATION_WINDOWS:
+            r = run_eval(args, ctx, "fp32", "swa", SWA_CHECK_SPARSITY, ("--swa-window", str(w)))
+            runs[f"ctx{ctx}/W{w}"] = r
+            print(f"ctx{ctx} swa W={w}: ppl {r['ppl']:.4f}", file=sys.stderr)
+    return runs
+
+
+def window_table(results):
+    ablation = results.get("window_ablation")
+    if not ablation:
+        return []
+    head = "| ctx | " + " | ".join("W = recent half (default)" if w == 0 else f"W = {w}"
+                                    for w in ABLATION_WINDOWS) + " |"
+    lines = [head, "|---" * (len(ABLATION_WINDOWS) + 1) + "|"]
+    for ctx in CONTEXTS:
+        cells = [f"{ablation[f'ctx{ctx}/W{w}']['ppl']:.4f}" for w in ABLATION_WINDOWS]
+        lines.append(f"| {ctx} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def lookup(runs, ctx, kv, policy, s):
@@ -195,6 +221,11 @@ def render(results):
         "",
     ]
     lines += checks_section(checks) + [""]
+    if os.path.exists(NOTES):  # the hand-written reading of the numbers
+        with open(NOTES, encoding="utf-8") as f:
+            lines += [f.read().rstrip(), ""]
+    if results.get("window_ablation"):
+        lines += ["## SWA scoring window (S = 0.8, fp32 KV)", ""] + window_table(results) + [""]
     lines += ["## SWA / dense perplexity ratio", ""] + ratio_table(runs) + [""]
     lines += ["## KV dtype", ""] + kv_dtype_table(runs) + [""]
     for ctx in CONTEXTS:
@@ -225,7 +256,7 @@ def main():
     else:
         runs = run_all(args)
         results = {"generated": datetime.date.today().isoformat(), "alisa": args.alisa,
-                   "text": args.text, "runs": runs}
+                   "text": args.text, "runs": runs, "window_ablation": run_window_ablation(args)}
     results["checks"] = run_checks(results["runs"])
     with open(args.json_out, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1, sort_keys=True)
