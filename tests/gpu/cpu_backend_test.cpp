@@ -17,17 +17,12 @@
 #include "gpu/cpu/cpu_backend.hpp"
 #include "gpu/cpu/memory_bandwidth.hpp"
 #include "gpu/cpu/thread_pool.hpp"
+#include "tests/support/random_floats.hpp"
 
 namespace alisa::gpu {
 namespace {
 
-std::vector<float> random_floats(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(count);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test::random_floats;
 
 // fp32 KV rows [positions][kv_dim] at `data`, as an attention item reads them.
 kv_rows f32_rows(float* data, int kv_dim) {

@@ -13,17 +13,12 @@
 #include "gpu/backend.hpp"
 #include "gpu/cpu/convert.hpp"
 #include "gpu/kv_cache.hpp"
+#include "tests/support/random_floats.hpp"
 
 namespace alisa::gpu {
 namespace {
 
-std::vector<float> random_floats(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(count);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test::random_floats;
 
 constexpr kv_dtype kAllTypes[] = {kv_dtype::f32, kv_dtype::f16, kv_dtype::bf16, kv_dtype::i8};
 

@@ -17,17 +17,12 @@
 #include "gpu/cpu/convert.hpp"
 #include "gpu/kv_cache.hpp"
 #include "hwy/targets.h"
+#include "tests/support/random_floats.hpp"
 
 namespace alisa::gpu {
 namespace {
 
-std::vector<float> random_floats(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(count);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test::random_floats;
 
 // `count` distinct sorted positions from [0, visible), always including visible - 1.
 std::vector<int32_t> random_list(int count, int visible, uint32_t seed) {
