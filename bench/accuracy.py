@@ -74,7 +74,7 @@ def run_window_ablation(args):
     runs = {}
     for ctx in CONTEXTS:
         for w in ABLATION_WINDOWS:
-            r = run_eval(args, ctx, "fp32", "swa", SWA_CHECK_SPARSITY, ("--swa-window", str(w)))
+            r = run_eval(args, ctx, "fp32", "swa", SWA_CHECK_SPARSITY, ("--swa-window", "auto" if w == 0 else str(w)))
             runs[f"ctx{ctx}/W{w}"] = r
             print(f"ctx{ctx} swa W={w}: ppl {r['ppl']:.4f}", file=sys.stderr)
     return runs

@@ -1,5 +1,7 @@
 #include "cluster/engine_flags.hpp"
 
+#include <stdexcept>
+
 namespace alisa::cluster {
 
 void add_engine_flags(CLI::App& app, engine_flags& flags) {
@@ -33,8 +35,9 @@ void add_attention_flags(CLI::App& app, engine_flags& flags) {
   app.add_option("--kv-sparsity", a.sparsity,
                  "S in [0, 1): attend to (1 - S) of the visible tokens (the token budget)")
       ->capture_default_str();
-  app.add_option("--swa-window", a.window,
-                 "swa: query steps whose attention mass scores a token (0 = the recent half's size)")
+  app.add_option("--swa-window", flags.swa_window,
+                 "swa: the last W query steps whose attention mass scores a token; a positive "
+                 "integer, or auto = the size of the recent half at each step")
       ->capture_default_str();
   app.add_option("--sinks", a.num_sinks, "streaming: attention-sink tokens kept at the start")
       ->capture_default_str();
@@ -45,6 +48,24 @@ void add_attention_flags(CLI::App& app, engine_flags& flags) {
   app.add_option("--kv-dtype", flags.kv_dtype_name,
                  "KV storage: fp32, fp16, bf16, int8 (per-channel, 64-token chunks)")
       ->capture_default_str();
+}
+
+// "auto" -> 0 (the selector's "recent half"), else a positive integer.
+std::optional<std::string> parse_swa_window(const std::string& text, int& window) {
+  if (text == "auto") {
+    window = 0;
+    return std::nullopt;
+  }
+  try {
+    size_t used = 0;
+    const long value = std::stol(text, &used);
+    if (used == text.size() && value > 0 && value <= (1 << 30)) {
+      window = static_cast<int>(value);
+      return std::nullopt;
+    }
+  } catch (const std::exception&) {
+  }
+  return "--swa-window must be a positive integer or auto; got '" + text + "'";
 }
 
 std::optional<std::string> finish_engine_flags(engine_flags& flags) {
@@ -63,6 +84,7 @@ std::optional<std::string> finish_engine_flags(engine_flags& flags) {
     return "--attention must be one of " + scheduler::attention_policy_names() + "; got '" +
            flags.attention_name + "'";
   flags.options.attention.policy = *policy;
+  if (auto bad = parse_swa_window(flags.swa_window, flags.options.attention.window)) return *bad;
   if (auto bad = flags.options.attention.validate()) return *bad;
   auto kv = parse_kv_dtype(flags.kv_dtype_name);
   if (!kv) return "--kv-dtype must be one of fp32, fp16, bf16, int8; got '" + flags.kv_dtype_name + "'";

@@ -18,6 +18,7 @@ struct engine_flags {
   std::string backend_name = "cpu";
   std::string attention_name = "dense";
   std::string kv_dtype_name = "fp32";
+  std::string swa_window = "auto";
 };
 
 // Adds the model, backend, attention and KV flags.

@@ -267,8 +267,11 @@ TEST(cli, eval_ppl_errors_are_one_line_and_name_the_problem) {
   expect_one_line_error(alisa(base + "--batch 0"), "--batch");
   expect_one_line_error(alisa(base + "--chunks -1"), "--chunks");
   expect_one_line_error(alisa(base + "--attention swa --kv-sparsity 1.0"), "--kv-sparsity");
+  expect_one_line_error(alisa(base + "--attention swa --kv-sparsity -0.1"), "--kv-sparsity");
   expect_one_line_error(alisa(base + "--attention nope"), "--attention");
   expect_one_line_error(alisa(base + "--attention swa --swa-window -1"), "--swa-window");
+  expect_one_line_error(alisa(base + "--attention swa --swa-window 0"), "--swa-window");
+  expect_one_line_error(alisa(base + "--attention swa --swa-window soon"), "--swa-window");
   expect_one_line_error(alisa(base + "--kv-dtype fp8"), "--kv-dtype");
 }
 
