@@ -1,0 +1,49 @@
+#pragma once
+// rocksdb_store — the NVMe tier: a block_store backed by a RocksDB database in one directory.
+// The tier is a cache, not persistent state: opening destroys whatever an earlier run left in the
+// directory, writes skip the write-ahead log, and a crash loses the tier by design (the blocks are
+// recomputed). Options and the reasons for them: docs/formats.md, "KV blocks in the host and
+// NVMe tiers".
+//
+// Errors surface synchronously: put() flushes the memtable itself every write_buffer_bytes of
+// values and reports a failed flush as put_outcome::failed, so a full or vanished disk shows up
+// as the put that hit it, not later in a background thread.
+//
+// The budget counts value bytes only; an in-memory map of key -> value size keeps bytes_used()
+// exact across replace, erase and erase_sequence without reading the database. Erased data stays
+// on disk until compaction; once compact_after_erased_bytes of values have been erased or
+// replaced since the last compaction, the store compacts the whole key space.
+//
+// Ownership and thread affinity: block_store.hpp. The destructor closes the database without
+// flushing (the next open discards it anyway) and leaves its files for that open to remove. After
+// a failed flush, closing takes about a second: RocksDB's background thread backs off that long.
+// This is the only storage header that names RocksDB, and it does not include it.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "storage/block_store.hpp"
+
+namespace alisa::storage {
+
+struct rocksdb_store_options {
+  std::string directory;                // created if missing; its RocksDB files are destroyed on open
+  uint64_t budget_bytes = 0;            // must be > 0
+  size_t write_buffer_bytes = 8 << 20;  // put() flushes after this many value bytes; > 0
+  uint64_t compact_after_erased_bytes = 64 << 20;  // 0: only compact_rocksdb_store() compacts
+};
+
+// The store, or an error naming the directory and the reason: InvalidArgument for bad options,
+// FailedPrecondition when the directory cannot be created or written ("rocksdb store directory
+// /x: not writable: Permission denied", "...: is not a directory") or RocksDB refuses to open it
+// (for example another process holds it).
+absl::StatusOr<std::unique_ptr<block_store>> open_rocksdb_store(const rocksdb_store_options& options);
+
+// Compacts the whole key space now, so erased and replaced values leave the disk.
+// InvalidArgument when `store` was not made by open_rocksdb_store.
+absl::Status compact_rocksdb_store(block_store& store);
+
+}  // namespace alisa::storage
