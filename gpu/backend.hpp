@@ -108,6 +108,12 @@ class backend {
   // Element-wise ops and norms accept y == x (in place); linear and attention do not alias.
   // y[n, w.rows] = x[n, w.cols] · wᵀ (+ bias). Streams w once for all n rows.
   virtual void linear(const float* x, int n, const weight_matrix& w, float* y) = 0;
+  // As linear(), but each y row is bit-identical whatever n is (the K/V projections, so K/V
+  // recomputed later from stored hidden states equal the originals exactly). Backends whose
+  // linear() already has that property need not override it.
+  virtual void linear_row_exact(const float* x, int n, const weight_matrix& w, float* y) {
+    linear(x, n, w, y);
+  }
   virtual void rms_norm(const float* x, int n, int dim, const float* gain, float eps, float* y) = 0;
   virtual void layer_norm(const float* x, int n, int dim, const float* gain, const float* bias,
                           float eps, float* y) = 0;
@@ -121,6 +127,11 @@ class backend {
   // converting to dst.type (i8: into the staging chunk, quantising each chunk as it completes).
   // Positions below `length` are never rewritten.
   virtual void append_kv(const kv_rows& dst, int length, const float* rows, int n) = 0;
+  // out[i] = fp32 value of row offsets[i] of src (converted / dequantised; i8 rows of the chunk
+  // still being filled come from staging when `staged` is true). offsets: host, each in
+  // [0, capacity of src). Used to gather a step's selected rows out of device KV blocks.
+  virtual void gather_kv(const kv_rows& src, const int32_t* offsets, int n, bool staged,
+                         float* out) = 0;
   // Batched attention: one item per sequence (items: host array); see attention_item.
   // Throws std::invalid_argument on a malformed item (sparse with several rows, a position outside
   // [0, past_len + num_rows), lists not ascending, num_lists neither 1 nor num_kv_heads).

@@ -58,6 +58,9 @@ void record_attention(const attention_counters& c, generation_result& result) {
   result.kv_bytes_read_per_step = double(c.kv_bytes_read) / result.num_decode_steps;
   result.attention_ms = c.attention_ms;
   result.selection_ms = c.selection_ms;
+  result.kv_transfer_ms = c.kv_transfer_ms;
+  result.recompute_ms = c.recompute_ms;
+  result.tokens_recomputed = c.tokens_recomputed;
 }
 
 }  // namespace
@@ -87,10 +90,11 @@ size_t stop_holdback(std::string_view text, const std::vector<std::string>& stop
 
 generation_result generate(model_runner& runner, const model::tokenizer& tok,
                            std::span<const int> prompt_ids, const sampling_params& params,
-                           const text_callback& on_text, attention_selection* selection) {
+                           const text_callback& on_text, attention_selection* selection,
+                           kv_source* source) {
   generation_result result;
   result.prompt_ids.assign(prompt_ids.begin(), prompt_ids.end());
-  auto cache = runner.make_cache();
+  auto cache = source ? nullptr : runner.make_cache();
   sampler pick(params);
   text_accumulator text(params, on_text);
   std::vector<float> logits;
@@ -101,13 +105,13 @@ generation_result generate(model_runner& runner, const model::tokenizer& tok,
   auto start = clock_type::now();
   clock_type::time_point decode_start;
   while (static_cast<int>(result.token_ids.size()) < params.max_tokens) {
-    if (cache->length() + static_cast<int>(step_tokens.size()) > cache->capacity()) {
+    const forward_request request{cache.get(), step_tokens, false, selection, source};
+    if (request.length() + static_cast<int>(step_tokens.size()) > request.capacity()) {
       result.reason = finish_reason::context_full;
       break;
     }
-    const forward_request request{cache.get(), step_tokens, false, selection};
     runner.forward({&request, 1}, logits);
-    if (result.token_ids.empty() && cache->length() == static_cast<int>(prompt_ids.size())) {
+    if (result.token_ids.empty() && request.length() == static_cast<int>(prompt_ids.size())) {
       result.prefill_ms = ms_since(start);
       runner.reset_counters();  // what follows is decode
       decode_start = clock_type::now();

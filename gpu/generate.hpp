@@ -32,16 +32,22 @@ struct generation_result {
   double kv_bytes_read_per_step = 0.0;
   double attention_ms = 0.0;   // decode steps only
   double selection_ms = 0.0;   // decode steps only
+  // Tiered KV (kv_source) only, decode steps: moving rows between tiers and recomputing them.
+  double kv_transfer_ms = 0.0;
+  double recompute_ms = 0.0;
+  int64_t tokens_recomputed = 0;
 };
 
 using text_callback = std::function<void(std::string_view)>;
 
 // `selection` (nullptr = dense) restricts every decode step's attention; the prefill is dense.
+// `source` (nullptr = a dense cache of the model's context) holds the sequence's KV instead: the
+// tiered store; it must be empty.
 // Preconditions: prompt_ids non-empty and shorter than the context; params validated.
 generation_result generate(model_runner& runner, const model::tokenizer& tok,
                            std::span<const int> prompt_ids, const sampling_params& params,
                            const text_callback& on_text = {},
-                           attention_selection* selection = nullptr);
+                           attention_selection* selection = nullptr, kv_source* source = nullptr);
 
 // Length of the longest suffix of `text` that is a proper prefix of some stop string: the bytes a
 // streamer must hold back. Exposed for tests.

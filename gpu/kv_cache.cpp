@@ -10,14 +10,10 @@ constexpr size_t kAlignment = 64;  // every sub-buffer starts on a cache line
 
 size_t align_up(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
 
-// Sizes of one layer's keys (or values) sub-buffers, each rounded up to kAlignment.
-struct rows_layout {
-  size_t data = 0, stats = 0, staging = 0;  // stats: minimum and scale each
-  size_t total() const { return data + 2 * stats + staging; }
-};
+}  // namespace
 
-rows_layout layout_for(kv_dtype type, int kv_dim, int capacity) {
-  rows_layout l;
+kv_rows_layout kv_layout_for(kv_dtype type, int kv_dim, int capacity) {
+  kv_rows_layout l;
   const size_t dim = static_cast<size_t>(kv_dim);
   l.data = align_up(static_cast<size_t>(capacity) * dim * kv_dtype_size(type));
   if (type == kv_dtype::i8) {
@@ -28,7 +24,22 @@ rows_layout layout_for(kv_dtype type, int kv_dim, int capacity) {
   return l;
 }
 
-}  // namespace
+kv_rows carve_kv_rows(void* base, const kv_rows_layout& l, kv_dtype type, int kv_dim) {
+  auto* cursor = static_cast<char*>(base);
+  auto carve = [&](size_t bytes) {
+    char* p = bytes ? cursor : nullptr;
+    cursor += bytes;
+    return p;
+  };
+  kv_rows r;
+  r.type = type;
+  r.kv_dim = kv_dim;
+  r.data = carve(l.data);
+  r.minimum = reinterpret_cast<float*>(carve(l.stats));
+  r.scale = reinterpret_cast<float*>(carve(l.stats));
+  r.staging = reinterpret_cast<float*>(carve(l.staging));
+  return r;
+}
 
 dense_kv_cache::dense_kv_cache(backend& be, int num_layers, int kv_dim, int capacity,
                                kv_dtype type)
@@ -37,31 +48,17 @@ dense_kv_cache::dense_kv_cache(backend& be, int num_layers, int kv_dim, int capa
     throw std::invalid_argument("dense_kv_cache: bad shape (layers " + std::to_string(num_layers) +
                                 ", kv_dim " + std::to_string(kv_dim) + ", capacity " +
                                 std::to_string(capacity) + ")");
-  const rows_layout l = layout_for(type, kv_dim, capacity);
+  const kv_rows_layout l = kv_layout_for(type, kv_dim, capacity);
   bytes_ = 2 * static_cast<size_t>(num_layers) * l.total();
   base_ = backend_.allocate(bytes_);
   // Layer by layer: keys then values, each data | minimum | scale | staging.
   auto* cursor = static_cast<char*>(base_);
-  auto carve = [&](size_t bytes) {
-    char* p = bytes ? cursor : nullptr;
-    cursor += bytes;
-    return p;
-  };
-  auto make_rows = [&] {
-    kv_rows r;
-    r.type = type;
-    r.kv_dim = kv_dim;
-    r.data = carve(l.data);
-    r.minimum = reinterpret_cast<float*>(carve(l.stats));
-    r.scale = reinterpret_cast<float*>(carve(l.stats));
-    r.staging = reinterpret_cast<float*>(carve(l.staging));
-    return r;
-  };
   keys_.reserve(static_cast<size_t>(num_layers));
   values_.reserve(static_cast<size_t>(num_layers));
   for (int layer = 0; layer < num_layers; ++layer) {
-    keys_.push_back(make_rows());
-    values_.push_back(make_rows());
+    keys_.push_back(carve_kv_rows(cursor, l, type, kv_dim));
+    values_.push_back(carve_kv_rows(cursor + l.total(), l, type, kv_dim));
+    cursor += 2 * l.total();
   }
 }
 

@@ -13,6 +13,17 @@
 
 namespace alisa::gpu {
 
+// Byte sizes of one layer's keys (or values) of `capacity` positions, sub-buffers in this order,
+// each rounded up to 64 bytes: data | minimum | scale | staging (the last three int8 only).
+struct kv_rows_layout {
+  size_t data = 0, stats = 0, staging = 0;  // stats: minimum and scale each
+  size_t total() const { return data + 2 * stats + staging; }
+  size_t stored() const { return data + 2 * stats; }  // what a complete block needs (no staging)
+};
+kv_rows_layout kv_layout_for(kv_dtype type, int kv_dim, int capacity);
+// The kv_rows view of a buffer laid out as above, starting at base (backend memory).
+kv_rows carve_kv_rows(void* base, const kv_rows_layout& layout, kv_dtype type, int kv_dim);
+
 class dense_kv_cache {
  public:
   dense_kv_cache(backend& be, int num_layers, int kv_dim, int capacity,

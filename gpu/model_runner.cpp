@@ -44,12 +44,43 @@ struct model_runner::scratch {
   std::vector<float*> mass;
   std::vector<size_t> mass_floats;
   attention_mass host_mass;
+  // Per tiered request: the rows gathered for the current layer (fp32 staging the attention op
+  // reads as a dense cache), hidden rows and projections of rows to recompute, and the set
+  // renumbered onto the staging rows.
+  struct gathered {
+    size_t rows = 0;  // capacity of each buffer, in token rows
+    float *keys = nullptr, *values = nullptr, *hidden = nullptr, *rk = nullptr, *rv = nullptr;
+    std::vector<int32_t> positions, recompute, recompute_positions;
+    token_set compact;
+    int original_past = 0;
+  };
+  std::vector<gathered> gather;
   explicit scratch(backend& b) : be(b) {}
   ~scratch() {
     release_all();
     if (logits) be.release(logits);
     for (float* m : mass)
       if (m) be.release(m);
+    for (auto& g : gather) release_gathered(g);
+  }
+  void release_gathered(gathered& g) {
+    for (float* p : {g.keys, g.values, g.hidden, g.rk, g.rv})
+      if (p) be.release(p);
+  }
+  // Grows request i's gather buffers to hold `n` rows of kv_dim (hidden: hidden_size) floats.
+  gathered& gathered_for(size_t i, size_t n, const model::model_config& c) {
+    if (gather.size() <= i) gather.resize(i + 1);
+    gathered& g = gather[i];
+    if (g.rows < n) {
+      release_gathered(g);
+      g.rows = std::max(n, 2 * g.rows);
+      g.keys = alloc(static_cast<int>(g.rows), c.kv_dim());
+      g.values = alloc(static_cast<int>(g.rows), c.kv_dim());
+      g.rk = alloc(static_cast<int>(g.rows), c.kv_dim());
+      g.rv = alloc(static_cast<int>(g.rows), c.kv_dim());
+      g.hidden = alloc(static_cast<int>(g.rows), std::max<int64_t>(c.hidden_size, c.embed_dim()));
+    }
+    return g;
   }
   void ensure_requests(size_t count) {
     if (sets.size() < count) sets.resize(count);
@@ -163,19 +194,21 @@ std::unique_ptr<dense_kv_cache> model_runner::make_cache(int capacity) {
 
 void model_runner::validate(std::span<const forward_request> requests) const {
   if (requests.empty()) throw std::invalid_argument("forward: no requests");
+  for (const auto& r : requests)
+    if ((r.cache == nullptr) == (r.source == nullptr) || r.tokens.empty())
+      throw std::invalid_argument(
+          "forward: a request needs exactly one of a cache or a kv source, and tokens");
   // Two requests on one cache would both write at the same positions.
   for (size_t i = 0; i < requests.size(); ++i)
     for (size_t j = i + 1; j < requests.size(); ++j)
-      if (requests[i].cache == requests[j].cache)
+      if (requests[i].cache == requests[j].cache && requests[i].source == requests[j].source)
         throw std::invalid_argument("forward: two requests share one KV cache");
   for (const auto& r : requests) {
-    if (r.cache == nullptr || r.tokens.empty())
-      throw std::invalid_argument("forward: a request has no cache or no tokens");
-    if (r.cache->length() + static_cast<int>(r.tokens.size()) > r.cache->capacity())
+    if (r.length() + static_cast<int>(r.tokens.size()) > r.capacity())
       throw std::invalid_argument("forward: sequence of " +
-                                  std::to_string(r.cache->length() + r.tokens.size()) +
+                                  std::to_string(r.length() + r.tokens.size()) +
                                   " tokens exceeds the context of " +
-                                  std::to_string(r.cache->capacity()));
+                                  std::to_string(r.capacity()));
     for (int32_t t : r.tokens)
       if (t < 0 || t >= config_.vocab_size)
         throw std::invalid_argument("forward: token id " + std::to_string(t) +
@@ -191,7 +224,7 @@ void model_runner::forward(std::span<const forward_request> requests, std::vecto
   for (const auto& r : requests) {
     for (size_t i = 0; i < r.tokens.size(); ++i) {
       host_tokens_.push_back(r.tokens[i]);
-      host_positions_.push_back(r.cache->length() + static_cast<int32_t>(i));
+      host_positions_.push_back(r.length() + static_cast<int32_t>(i));
     }
   }
   const int n = static_cast<int>(host_tokens_.size());
@@ -201,7 +234,12 @@ void model_runner::forward(std::span<const forward_request> requests, std::vecto
     current_layer_ = static_cast<int>(i);
     run_layer(layers_[i], requests, n);
   }
-  for (const auto& r : requests) r.cache->advance(static_cast<int>(r.tokens.size()));
+  for (const auto& r : requests) {
+    if (r.cache)
+      r.cache->advance(static_cast<int>(r.tokens.size()));
+    else
+      r.source->advance(static_cast<int>(r.tokens.size()));
+  }
   compute_logits(gather_logit_rows(requests, n), logits);
 }
 
@@ -258,8 +296,9 @@ void model_runner::attention_block(const layer& l, std::span<const forward_reque
                                    int n) {
   auto& s = *scratch_;
   backend_.linear(s.h, n, l.wq, s.q);
-  backend_.linear(s.h, n, l.wk, s.k);
-  backend_.linear(s.h, n, l.wv, s.v);
+  // Row-exact, so K/V recomputed later from the stored s.h rows equal these bit for bit.
+  backend_.linear_row_exact(s.h, n, l.wk, s.k);
+  backend_.linear_row_exact(s.h, n, l.wv, s.v);
   if (config_.rope != model::rope_layout::none) {
     backend_.rope(s.q, n, config_.num_heads, config_.head_dim, host_positions_.data(),
                   config_.rope_theta, config_.rope);
@@ -268,6 +307,10 @@ void model_runner::attention_block(const layer& l, std::span<const forward_reque
   }
   store_kv(current_layer_, requests);
   auto items = attention_items(requests);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].source) gather_tiered(l, requests[i], i, items[i]);
+    if (requests[i].selection) request_mass(requests[i], i, items[i]);
+  }
   const attention_shape shape{config_.num_heads, config_.num_kv_heads, config_.head_dim,
                               1.0f / std::sqrt(static_cast<float>(config_.head_dim))};
   const auto start = clock_type::now();
@@ -291,14 +334,15 @@ std::vector<attention_item> model_runner::attention_items(
     attention_item& item = items[i];
     item.q = s.q + static_cast<size_t>(row) * config_.q_dim();
     item.out = s.attn + static_cast<size_t>(row) * config_.q_dim();
-    item.keys = r.cache->keys(current_layer_);
-    item.values = r.cache->values(current_layer_);
+    if (r.cache) {
+      item.keys = r.cache->keys(current_layer_);
+      item.values = r.cache->values(current_layer_);
+    }
     item.num_rows = static_cast<int>(r.tokens.size());
-    item.past_len = r.cache->length();
+    item.past_len = r.length();
     item.tokens = &s.sets[i];
     select_tokens(r, i);
     if (item.num_rows == 1) count_decode_row(item);
-    if (r.selection) request_mass(r, i, item);
     row += item.num_rows;
   }
   return items;
@@ -312,7 +356,7 @@ void model_runner::select_tokens(const forward_request& r, size_t index) {
     return;
   }
   const auto start = clock_type::now();
-  r.selection->select(current_layer_, r.cache->length() + 1, set);
+  r.selection->select(current_layer_, r.length() + 1, set);
   counters_.selection_ms += ms_since(start);
 }
 
@@ -348,10 +392,10 @@ void model_runner::report_mass(std::span<const forward_request> requests,
     m.num_rows = item.mass_rows.sum_rows ? 1 : item.mass_rows.num_rows;
     m.num_kv_heads = config_.num_kv_heads;
     m.num_cols = item.tokens->dense ? item.past_len + item.num_rows : item.tokens->list_size;
-    m.first_row_position = item.past_len + item.num_rows - item.mass_rows.num_rows;
+    m.first_row_position = requests[i].length() + item.num_rows - item.mass_rows.num_rows;
     m.values.resize(static_cast<size_t>(m.num_rows) * m.num_kv_heads * m.num_cols);
     backend_.download(m.values.data(), item.mass, m.values.size() * sizeof(float));
-    requests[i].selection->observe(current_layer_, *item.tokens, m);
+    requests[i].selection->observe(current_layer_, scratch_->sets[i], m);
   }
   counters_.selection_ms += ms_since(start);
 }
@@ -360,13 +404,82 @@ void model_runner::report_mass(std::span<const forward_request> requests,
 void model_runner::store_kv(int layer_index, std::span<const forward_request> requests) {
   auto& s = *scratch_;
   const size_t width = static_cast<size_t>(config_.kv_dim());
+  const size_t hidden_width = static_cast<size_t>(config_.hidden_size);
   size_t row = 0;
   for (const auto& r : requests) {
     const int rows = static_cast<int>(r.tokens.size());
-    backend_.append_kv(r.cache->keys(layer_index), r.cache->length(), s.k + row * width, rows);
-    backend_.append_kv(r.cache->values(layer_index), r.cache->length(), s.v + row * width, rows);
+    if (r.cache) {
+      backend_.append_kv(r.cache->keys(layer_index), r.length(), s.k + row * width, rows);
+      backend_.append_kv(r.cache->values(layer_index), r.length(), s.v + row * width, rows);
+    } else {
+      const auto start = clock_type::now();
+      r.source->write(layer_index, s.k + row * width, s.v + row * width,
+                      s.h + row * hidden_width, rows);
+      counters_.kv_transfer_ms += ms_since(start);
+    }
     row += static_cast<size_t>(rows);
   }
+}
+
+// Points a tiered request's attention item at staging rows gathered from the tiers: the
+// positions the step attends (every visible one for dense steps; the union of the lists for a
+// sparse one), renumbered 0..m-1 so the op sees a dense cache of m rows. Equal bit for bit to
+// attending in place: the op reads the same rows in the same order.
+void model_runner::gather_tiered(const layer& l, const forward_request& r, size_t index,
+                                 attention_item& item) {
+  const token_set& set = scratch_->sets[index];
+  const int visible = r.length() + item.num_rows;
+  auto& g = scratch_->gathered_for(index, static_cast<size_t>(visible), config_);
+  g.positions.clear();
+  if (set.dense) {
+    for (int p = 0; p < visible; ++p) g.positions.push_back(p);
+  } else {
+    g.positions.assign(set.positions.begin(), set.positions.end());
+    std::sort(g.positions.begin(), g.positions.end());
+    g.positions.erase(std::unique(g.positions.begin(), g.positions.end()), g.positions.end());
+  }
+  const auto start = clock_type::now();
+  r.source->gather(current_layer_, g.positions, g.keys, g.values, g.recompute, g.hidden);
+  counters_.kv_transfer_ms += ms_since(start);
+  if (!g.recompute.empty()) recompute_rows(l, g.positions, index);
+  const int m = static_cast<int>(g.positions.size());
+  item.keys = kv_rows{kv_dtype::f32, g.keys, nullptr, nullptr, nullptr, config_.kv_dim()};
+  item.values = kv_rows{kv_dtype::f32, g.values, nullptr, nullptr, nullptr, config_.kv_dim()};
+  item.past_len = m - item.num_rows;
+  if (set.dense || set.num_lists == 1) {
+    g.compact.set_dense();
+  } else {
+    g.compact = set;  // per-kv-head lists: renumber each onto the union
+    for (auto& p : g.compact.positions)
+      p = static_cast<int32_t>(std::lower_bound(g.positions.begin(), g.positions.end(), p) -
+                               g.positions.begin());
+  }
+  item.tokens = &g.compact;
+}
+
+// Recomputes the K/V rows the source could not provide from their stored hidden states (the
+// same row-exact projections and RoPE as when they were first computed) into the staging rows.
+void model_runner::recompute_rows(const layer& l, std::span<const int32_t> positions,
+                                  size_t index) {
+  const auto start = clock_type::now();
+  auto& g = scratch_->gather[index];
+  const int m = static_cast<int>(g.recompute.size());
+  backend_.linear_row_exact(g.hidden, m, l.wk, g.rk);
+  backend_.linear_row_exact(g.hidden, m, l.wv, g.rv);
+  if (config_.rope != model::rope_layout::none) {
+    g.recompute_positions.clear();
+    for (int32_t i : g.recompute) g.recompute_positions.push_back(positions[i]);
+    backend_.rope(g.rk, m, config_.num_kv_heads, config_.head_dim, g.recompute_positions.data(),
+                  config_.rope_theta, config_.rope);
+  }
+  const size_t width = static_cast<size_t>(config_.kv_dim());
+  for (int j = 0; j < m; ++j) {
+    const size_t dst = static_cast<size_t>(g.recompute[j]) * width;
+    backend_.copy(g.keys + dst, g.rk + j * width, width * sizeof(float));
+    backend_.copy(g.values + dst, g.rv + j * width, width * sizeof(float));
+  }
+  counters_.tokens_recomputed += m;
+  counters_.recompute_ms += ms_since(start);
 }
 
 // Reads s.h, leaves the FFN output in s.tmp.

@@ -14,6 +14,7 @@
 #include "gpu/attention_selection.hpp"
 #include "gpu/backend.hpp"
 #include "gpu/kv_cache.hpp"
+#include "gpu/kv_source.hpp"
 #include "model/model_weights.hpp"
 
 namespace alisa::gpu {
@@ -32,18 +33,27 @@ struct attention_counters {
   int64_t kv_bytes_read = 0;           // over those pairs: K+V bytes read (gpu/kv_traffic.hpp)
   double attention_ms = 0.0;           // wall time in backend attention calls (every step)
   double selection_ms = 0.0;           // wall time in select()/observe() and mass downloads
+  // Tiered requests (kv_source) only, every step: gathering K/V rows out of the tiers (and
+  // writing new rows into them), and recomputing dropped rows from hidden states.
+  double kv_transfer_ms = 0.0;
+  double recompute_ms = 0.0;
+  int64_t tokens_recomputed = 0;       // (token, layer) K/V rows recomputed
   double mean_tokens_attended() const {
     return num_decode_row_layers ? double(tokens_attended) / double(num_decode_row_layers) : 0.0;
   }
 };
 
-// One sequence's share of a forward step.
+// One sequence's share of a forward step. Its KV is either a dense_kv_cache (every position in
+// one device buffer) or a kv_source (the tiered store); exactly one of the two is set.
 struct forward_request {
   dense_kv_cache* cache = nullptr;    // receives the new tokens' K/V at [length, length+n)
   std::span<const int32_t> tokens;    // the tokens to append (prompt chunk or one decoded token)
   bool all_logits = false;            // logits for every row (evaluation) or only the last row
   // Restricts attention (single-row requests) and receives the attention mass; nullptr = dense.
   attention_selection* selection = nullptr;
+  kv_source* source = nullptr;        // instead of cache: K/V written to and gathered from tiers
+  int length() const { return cache ? cache->length() : source->length(); }
+  int capacity() const { return cache ? cache->capacity() : source->capacity(); }
 };
 
 class model_runner {
@@ -83,6 +93,8 @@ class model_runner {
   void attention_block(const layer& l, std::span<const forward_request> requests, int n);
   void ffn_block(const layer& l, int n);
   void store_kv(int layer_index, std::span<const forward_request> requests);
+  void gather_tiered(const layer& l, const forward_request& r, size_t index, attention_item& item);
+  void recompute_rows(const layer& l, std::span<const int32_t> positions, size_t index);
   std::vector<attention_item> attention_items(std::span<const forward_request> requests);
   void select_tokens(const forward_request& r, size_t index);
   void count_decode_row(const attention_item& item);

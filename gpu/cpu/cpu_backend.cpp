@@ -205,12 +205,24 @@ void cpu_backend::embed(const int32_t* tokens, int n, const weight_matrix& table
 }
 
 void cpu_backend::linear(const float* x, int n, const weight_matrix& w, float* y) {
+  run_linear(x, n, w, y, false);
+}
+
+// Panels are split across threads, never the reduction over columns, so the row-exact variant
+// stays exact under threading.
+void cpu_backend::linear_row_exact(const float* x, int n, const weight_matrix& w, float* y) {
+  run_linear(x, n, w, y, true);
+}
+
+void cpu_backend::run_linear(const float* x, int n, const weight_matrix& w, float* y,
+                             bool row_exact) {
   if (n <= 0 || w.rows == 0) return;
   const int64_t panels = (w.rows + kernels::kPanelRows - 1) / kernels::kPanelRows;
   const bool widen = w.type != dtype::f32 && n > 6;
   pool_.parallel_for(0, panels, [&](int64_t begin, int64_t end, int thread) {
     float* buf = widen ? scratch(thread, static_cast<size_t>(kernels::kPanelRows * w.cols)) : nullptr;
-    kernels::linear_packed(x, n, w.data, w.type, w.rows, w.cols, w.bias, begin, end, y, w.rows, buf);
+    kernels::linear_packed(x, n, w.data, w.type, w.rows, w.cols, w.bias, begin, end, y, w.rows, buf,
+                           row_exact);
   });
 }
 
@@ -309,6 +321,15 @@ void cpu_backend::append_kv(const kv_rows& dst, int length, const float* rows, i
   pool_.parallel_for(0, n, [&](int64_t b, int64_t e, int) {
     kv_codec::append_rows(dst, length + b, rows + b * dim, e - b);
   });
+}
+
+void cpu_backend::gather_kv(const kv_rows& src, const int32_t* offsets, int n, bool staged,
+                            float* out) {
+  if (n <= 0) return;
+  if (src.kv_dim <= 0 || !src.data || (src.type == kv_dtype::i8 && (!src.minimum || !src.scale)))
+    throw std::invalid_argument("gather_kv: malformed kv_rows (kv_dim " +
+                                std::to_string(src.kv_dim) + ")");
+  kv_codec::gather_rows(src, offsets, n, staged, out);
 }
 
 // Same threads as the ops, so the probe and the decode it is compared with share the machine state.

@@ -42,6 +42,7 @@ class cpu_backend final : public backend {
 
   void embed(const int32_t* tokens, int n, const weight_matrix& table, float* out) override;
   void linear(const float* x, int n, const weight_matrix& w, float* y) override;
+  void linear_row_exact(const float* x, int n, const weight_matrix& w, float* y) override;
   void rms_norm(const float* x, int n, int dim, const float* gain, float eps, float* y) override;
   void layer_norm(const float* x, int n, int dim, const float* gain, const float* bias, float eps,
                   float* y) override;
@@ -51,6 +52,8 @@ class cpu_backend final : public backend {
   void relu(float* x, int64_t count) override;
   void add(float* x, const float* y, int64_t count) override;
   void append_kv(const kv_rows& dst, int length, const float* rows, int n) override;
+  void gather_kv(const kv_rows& src, const int32_t* offsets, int n, bool staged,
+                 float* out) override;
   // cpu_attention.cpp: one kernel path for dense (identity list) and sparse rows, see
   // attention_kernels.hpp.
   void attention(std::span<const attention_item> items, const attention_shape& shape) override;
@@ -58,6 +61,7 @@ class cpu_backend final : public backend {
   double measure_read_bandwidth_gbs(size_t bytes, int repetitions) override;
 
  private:
+  void run_linear(const float* x, int n, const weight_matrix& w, float* y, bool row_exact);
   void convert_into(const model::tensor_view& src, void* dst, dtype type);
   float* scratch(int thread, size_t floats);  // per-thread buffer, grown (never shrunk) on demand
   float* shared_scratch(size_t floats);        // one buffer all threads of an op share, likewise

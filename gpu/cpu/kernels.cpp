@@ -112,9 +112,23 @@ HWY_INLINE void panel_block(const float* HWY_RESTRICT x, int64_t ldx, const T* H
     }
 }
 
-template <typename T>
+// kRowExact: one accumulator set for every block height, so each output is the plain sequential
+// FMA chain over k and a row's result does not depend on how many rows shared the call (K/V
+// recomputation must reproduce the prefill's rows bit for bit). Otherwise short blocks split k
+// over KU accumulator sets to hide the FMA latency.
+template <bool kRowExact, typename T>
 HWY_INLINE void panel_rows(int mr, const float* x, int64_t ldx, const T* w, int64_t kc,
                            float* out, bool accumulate) {
+  if constexpr (kRowExact) {
+    switch (mr) {
+      case 1: return panel_block<1, 1>(x, ldx, w, kc, out, accumulate);
+      case 2: return panel_block<2, 1>(x, ldx, w, kc, out, accumulate);
+      case 3: return panel_block<3, 1>(x, ldx, w, kc, out, accumulate);
+      case 4: return panel_block<4, 1>(x, ldx, w, kc, out, accumulate);
+      case 5: return panel_block<5, 1>(x, ldx, w, kc, out, accumulate);
+      default: return panel_block<6, 1>(x, ldx, w, kc, out, accumulate);
+    }
+  }
   switch (mr) {
     case 1: return panel_block<1, 4>(x, ldx, w, kc, out, accumulate);
     case 2: return panel_block<2, 2>(x, ldx, w, kc, out, accumulate);
@@ -140,7 +154,7 @@ constexpr int64_t kMaxChunk = 96;
 // panel from L2 per block.
 constexpr int64_t kKc = 256;
 
-template <typename T>
+template <bool kRowExact, typename T>
 void packed_typed(const float* x, int64_t n, const T* w, int64_t rows, int64_t cols,
                   const float* bias, int64_t panel_begin, int64_t panel_end, float* y, int64_t ldy,
                   float* widened) {
@@ -163,9 +177,9 @@ void packed_typed(const float* x, int64_t n, const T* w, int64_t rows, int64_t c
           const int mr = next_block(m_end - m);
           float* o = out + (m - m0) * kPanel;
           if (widen)
-            panel_rows<float>(mr, x + m * cols + k0, cols, widened + k0 * kPanel, kc, o, k0 > 0);
+            panel_rows<kRowExact, float>(mr, x + m * cols + k0, cols, widened + k0 * kPanel, kc, o, k0 > 0);
           else
-            panel_rows<T>(mr, x + m * cols + k0, cols, panel + k0 * kPanel, kc, o, k0 > 0);
+            panel_rows<kRowExact, T>(mr, x + m * cols + k0, cols, panel + k0 * kPanel, kc, o, k0 > 0);
           m += mr;
         }
       }
@@ -183,20 +197,30 @@ void packed_typed(const float* x, int64_t n, const T* w, int64_t rows, int64_t c
   }
 }
 
-void LinearPacked(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
+template <bool kRowExact>
+void linear_typed(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
                   int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
                   float* y, int64_t ldy, float* widened) {
   switch (wtype) {
     case dtype::f32:
-      return packed_typed(x, n, static_cast<const float*>(w), rows, cols, bias, panel_begin,
-                          panel_end, y, ldy, widened);
+      return packed_typed<kRowExact>(x, n, static_cast<const float*>(w), rows, cols, bias,
+                                     panel_begin, panel_end, y, ldy, widened);
     case dtype::bf16:
-      return packed_typed(x, n, static_cast<const hwy::bfloat16_t*>(w), rows, cols, bias,
-                          panel_begin, panel_end, y, ldy, widened);
+      return packed_typed<kRowExact>(x, n, static_cast<const hwy::bfloat16_t*>(w), rows, cols,
+                                     bias, panel_begin, panel_end, y, ldy, widened);
     case dtype::f16:
-      return packed_typed(x, n, static_cast<const hwy::float16_t*>(w), rows, cols, bias,
-                          panel_begin, panel_end, y, ldy, widened);
+      return packed_typed<kRowExact>(x, n, static_cast<const hwy::float16_t*>(w), rows, cols,
+                                     bias, panel_begin, panel_end, y, ldy, widened);
   }
+}
+
+void LinearPacked(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
+                  int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
+                  float* y, int64_t ldy, float* widened, bool row_exact) {
+  if (row_exact)
+    linear_typed<true>(x, n, w, wtype, rows, cols, bias, panel_begin, panel_end, y, ldy, widened);
+  else
+    linear_typed<false>(x, n, w, wtype, rows, cols, bias, panel_begin, panel_end, y, ldy, widened);
 }
 
 template <typename T>
@@ -358,9 +382,9 @@ HWY_EXPORT(CurrentTarget);
 
 void linear_packed(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
                    int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
-                   float* y, int64_t ldy, float* widened) {
+                   float* y, int64_t ldy, float* widened, bool row_exact) {
   HWY_DYNAMIC_DISPATCH(LinearPacked)(x, n, w, wtype, rows, cols, bias, panel_begin, panel_end, y,
-                                     ldy, widened);
+                                     ldy, widened, row_exact);
 }
 void convert_to_f32(const void* src, dtype type, int64_t count, float* dst) {
   HWY_DYNAMIC_DISPATCH(ConvertToF32)(src, type, count, dst);

@@ -24,7 +24,9 @@ inline constexpr int64_t kPanelRows = 16;
 // x blocks reuse it.
 void linear_packed(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
                    int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
-                   float* y, int64_t ldy, float* widened);
+                   float* y, int64_t ldy, float* widened, bool row_exact = false);
+// row_exact: every y row is the sequential FMA chain over c, so it is bit-identical whatever n
+// and however the rows are blocked (slower for n < 4: no split accumulators).
 
 // dst[i] = float(src[i]) for a 16-bit source (bf16 or f16); for f32 a plain copy.
 void convert_to_f32(const void* src, dtype type, int64_t count, float* dst);

@@ -113,5 +113,45 @@ void append_rows(const kv_rows& dst, int64_t length, const float* rows, int64_t 
   }
 }
 
+namespace {
+
+void gather_row(const kv_rows& src, int64_t offset, bool staged, float* out) {
+  const int64_t dim = src.kv_dim;
+  switch (src.type) {
+    case kv_dtype::f32:
+      std::memcpy(out, static_cast<const float*>(src.data) + offset * dim,
+                  static_cast<size_t>(dim) * sizeof(float));
+      return;
+    case kv_dtype::f16:
+    case kv_dtype::bf16: {
+      const auto* in = static_cast<const uint16_t*>(src.data) + offset * dim;
+      if (src.type == kv_dtype::f16)
+        for (int64_t c = 0; c < dim; ++c) out[c] = f16_to_f32(in[c]);
+      else
+        for (int64_t c = 0; c < dim; ++c) out[c] = bf16_to_f32(in[c]);
+      return;
+    }
+    case kv_dtype::i8: {
+      if (staged) {
+        std::memcpy(out, src.staging + (offset % kv_chunk_tokens) * dim,
+                    static_cast<size_t>(dim) * sizeof(float));
+        return;
+      }
+      const int64_t chunk = offset / kv_chunk_tokens;
+      const auto* codes = static_cast<const uint8_t*>(src.data) + offset * dim;
+      const float* mn = src.minimum + chunk * dim;
+      const float* sc = src.scale + chunk * dim;
+      for (int64_t c = 0; c < dim; ++c) out[c] = mn[c] + sc[c] * static_cast<float>(codes[c]);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void gather_rows(const kv_rows& src, const int32_t* offsets, int64_t n, bool staged, float* out) {
+  for (int64_t i = 0; i < n; ++i) gather_row(src, offsets[i], staged, out + i * src.kv_dim);
+}
+
 }  // namespace alisa::gpu::cpu::kv_codec
 #endif  // HWY_ONCE

@@ -22,6 +22,11 @@ namespace alisa::gpu::cpu::kv_codec {
 // are sequential from a chunk boundary (a cache restarting at 0, or at any multiple of 64, is fine).
 void append_rows(const kv_rows& dst, int64_t length, const float* rows, int64_t n);
 
+// out[i] = fp32 row offsets[i] of src (f16/bf16 widened, i8 decoded as min + scale·code; with
+// `staged`, i8 rows of the chunk holding an offset come from staging, which is exact).
+// Single-threaded.
+void gather_rows(const kv_rows& src, const int32_t* offsets, int64_t n, bool staged, float* out);
+
 // Quantises one complete chunk: rows [kv_chunk_tokens][kv_dim] fp32 -> codes [kv_chunk_tokens]
 // [kv_dim] plus minimum[kv_dim], scale[kv_dim], as described above.
 void quantize_chunk(const float* rows, int64_t kv_dim, uint8_t* codes, float* minimum,
