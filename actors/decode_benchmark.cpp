@@ -6,6 +6,7 @@
 #include <numeric>
 #include <random>
 
+#include "actors/tiered_batch.hpp"
 #include "gpu/sampler.hpp"
 
 namespace alisa::actors {
@@ -76,6 +77,25 @@ void record_attention(const gpu::attention_counters& c, int steps, decode_bench_
   result.selection_ms_per_step.push_back(c.selection_ms / steps);
 }
 
+// One repetition through the tiered store; `timed` ones are recorded.
+void run_tiered(local_engine& engine, const decode_bench_options& o,
+                const std::vector<std::vector<int32_t>>& prompts, bool timed,
+                decode_bench_result& result) {
+  engine.tier_store()->reset_report();
+  const tiered_batch_timing t = run_tiered_batch(engine, o, prompts);
+  if (!timed) return;
+  const int steps = std::max(1, static_cast<int>(t.counters.num_decode_rows / o.batch));
+  result.prompt_tokens_per_s.push_back(t.prompt_tokens_per_s);
+  result.decode_tokens_per_s.push_back(t.decode_tokens_per_s);
+  result.throughput_tokens_per_s.push_back(t.throughput_tokens_per_s);
+  record_attention(t.counters, steps, result);
+  result.kv_transfer_ms_per_step.push_back(t.counters.kv_transfer_ms / steps);
+  result.recompute_ms_per_step.push_back(t.counters.recompute_ms / steps);
+  result.num_preemptions = t.num_preemptions;
+  result.tokens_reprefilled = t.tokens_reprefilled;
+  result.tiers = engine.tier_store()->report();
+}
+
 }  // namespace
 
 summary summarize(const std::vector<double>& values) {
@@ -106,6 +126,10 @@ decode_bench_result run_decode_benchmark(local_engine& engine, const decode_benc
   };
   for (int r = 0; r < o.warmup + o.repetitions; ++r) {
     if (r >= o.warmup) probe();
+    if (engine.tier_store()) {
+      run_tiered(engine, o, prompts, r >= o.warmup, result);
+      continue;
+    }
     const auto t = run_once(engine, o, prompts);
     if (r < o.warmup) continue;
     result.prompt_tokens_per_s.push_back(t.prompt_tps);

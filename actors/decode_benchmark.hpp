@@ -4,9 +4,11 @@
 // Prompt and decode tokens/s are reported per repetition (caller takes mean ± stddev), next to the
 // bytes of weights each decode step reads and the memory read bandwidth measured in the same run.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "actors/local_engine.hpp"
+#include "actors/tiered_kv_store.hpp"
 
 namespace alisa::actors {
 
@@ -29,6 +31,13 @@ struct decode_bench_result {
   std::vector<double> attention_ms_per_step;  // one per timed repetition
   std::vector<double> selection_ms_per_step;  // selection bookkeeping (swa/h2o scoring, top-k)
   double measured_read_bandwidth_gbs = 0.0;  // median of probes between the repetitions
+  // Tiered store only (engine.tier_store() != nullptr), one entry per timed repetition:
+  std::vector<double> throughput_tokens_per_s;  // generated tokens / whole run, prefill included
+  std::vector<double> kv_transfer_ms_per_step;  // gathering/writing rows through the tiers
+  std::vector<double> recompute_ms_per_step;
+  int num_preemptions = 0;          // vllm policy, last repetition
+  int64_t tokens_reprefilled = 0;   // vllm policy, last repetition
+  std::optional<tier_report> tiers;  // the last repetition's tier counters and phase log
 };
 
 // Precondition: options validated (positive sizes, prompt_len + gen_len <= context).

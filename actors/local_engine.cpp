@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "actors/policy_selection.hpp"
+#include "actors/tiered_sequence.hpp"
 #include "model/load_model.hpp"
 
 namespace alisa::actors {
@@ -47,6 +48,13 @@ std::string human_count(size_t n) {
   return buf;
 }
 
+// The share of a sequence's older tokens a decode step is expected to attend: what the cost
+// model multiplies fetch costs by.
+double attended_fraction(const scheduler::selection_options& a) {
+  if (a.policy == scheduler::attention_policy::dense) return 1.0;
+  return 1.0 - a.sparsity;
+}
+
 }  // namespace
 
 std::string attention_summary(const engine_options& o) {
@@ -66,6 +74,12 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
   load.max_position_embeddings = options.context_length;
   load.synthetic_dtype = options.weight_type;  // generate big presets directly in the target dtype
   if (auto bad = options.attention.validate()) return absl::InvalidArgumentError(*bad);
+  if (auto bad = options.tiers.validate()) return absl::InvalidArgumentError(*bad);
+  if (options.tiers.policy != scheduler::kv_policy::alisa &&
+      options.attention.policy != scheduler::attention_policy::dense)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--policy ", std::string(scheduler::to_string(options.tiers.policy)),
+        " re-implements a dense-attention system: use --attention dense (or --policy alisa)"));
   auto weights = model::load_model(options.model, load);
   if (!weights.ok()) return weights.status();
   engine->config_ = weights->config;
@@ -82,7 +96,18 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
   } catch (const std::exception& e) {
     return absl::InternalError(e.what());
   }
+  if (options.tiers.tiered()) {
+    auto store = tiered_kv_store::open(*engine->backend_, engine->config_, options.kv_type,
+                                       options.weight_type, options.tiers,
+                                       attended_fraction(options.attention));
+    if (!store.ok()) return store.status();
+    engine->tiers_ = std::move(*store);
+  }
   return engine;
+}
+
+std::unique_ptr<tiered_sequence> local_engine::make_tiered_sequence(int final_length) {
+  return tiers_->make_sequence(config_.max_position_embeddings, final_length);
 }
 
 std::string local_engine::describe() const {
@@ -114,7 +139,11 @@ gpu::generation_result local_engine::generate(const std::vector<int>& prompt_ids
                                               const sampling_params& params,
                                               const gpu::text_callback& on_text) {
   auto selection = make_selection();
-  return gpu::generate(*runner_, *tokenizer_, prompt_ids, params, on_text, selection.get());
+  std::unique_ptr<tiered_sequence> sequence;
+  if (tiers_)
+    sequence = make_tiered_sequence(static_cast<int>(prompt_ids.size()) + params.max_tokens);
+  return gpu::generate(*runner_, *tokenizer_, prompt_ids, params, on_text, selection.get(),
+                       sequence.get());
 }
 
 }  // namespace alisa::actors

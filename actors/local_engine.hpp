@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "actors/tier_options.hpp"
+#include "actors/tiered_kv_store.hpp"
 #include "gpu/backend.hpp"
 #include "gpu/generate.hpp"
 #include "gpu/model_runner.hpp"
@@ -25,6 +27,7 @@ struct engine_options {
   int context_length = 0;                // --context: > 0 overrides a synthetic preset's context
   kv_dtype kv_type = kv_dtype::f32;      // --kv-dtype: how KV rows are stored
   scheduler::selection_options attention;  // --attention, --kv-sparsity, --swa-window, ...
+  tier_options tiers;                    // --policy, --device-kv-budget, --host-kv-budget, ...
 };
 
 // "swa S=0.80, kv int8": the attention policy and KV dtype, for logs and reports.
@@ -52,6 +55,11 @@ class local_engine {
   gpu::generation_result generate(const std::vector<int>& prompt_ids, const sampling_params& params,
                                   const gpu::text_callback& on_text = {});
 
+  // The tiered KV store when options().tiers.tiered(), else nullptr (dense per-sequence caches).
+  tiered_kv_store* tier_store() { return tiers_.get(); }
+  // A sequence's KV holder in the tiered store (precondition: tier_store() != nullptr).
+  std::unique_ptr<tiered_sequence> make_tiered_sequence(int final_length);
+
  private:
   local_engine() = default;
   engine_options options_;
@@ -64,6 +72,7 @@ class local_engine {
   std::unique_ptr<model::tokenizer> tokenizer_;
   std::unique_ptr<gpu::backend> backend_;
   std::unique_ptr<gpu::model_runner> runner_;
+  std::unique_ptr<tiered_kv_store> tiers_;  // declared last: released before the backend
 };
 
 }  // namespace alisa::actors

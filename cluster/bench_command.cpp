@@ -9,6 +9,7 @@
 #include "actors/decode_benchmark.hpp"
 #include "cluster/cli_errors.hpp"
 #include "cluster/engine_flags.hpp"
+#include "cluster/tier_json.hpp"
 
 namespace alisa::cluster {
 namespace {
@@ -16,6 +17,7 @@ namespace {
 struct bench_flags {
   engine_flags engine;
   actors::decode_bench_options bench;
+  std::vector<int> sweep;  // batch sizes; empty = just --batch
   bool json = false;
 };
 
@@ -68,6 +70,25 @@ nlohmann::json to_json(actors::local_engine& engine, const actors::decode_bench_
            r.measured_read_bandwidth_gbs > 0 ? total_gbs / r.measured_read_bandwidth_gbs : 0.0}};
 }
 
+// Tiered runs: throughput over the whole job (the paper's metric), preemptions, and the tiers.
+void add_tier_fields(actors::local_engine& engine, const actors::decode_bench_options& o,
+                     const actors::decode_bench_result& r, nlohmann::json& out) {
+  auto* store = engine.tier_store();
+  if (!store || !r.tiers) return;
+  out["policy"] = scheduler::to_string(store->options().policy);
+  out["throughput_tokens_per_s"] = stats_json(r.throughput_tokens_per_s);
+  out["kv_transfer_ms_per_step"] = stats_json(r.kv_transfer_ms_per_step);
+  out["recompute_ms_per_step"] = stats_json(r.recompute_ms_per_step);
+  out["num_preemptions"] = r.num_preemptions;
+  out["tokens_reprefilled"] = r.tokens_reprefilled;
+  const double steps = o.gen_len;
+  const double total_ms = 1e3 * o.batch * o.gen_len /
+                          std::max(1e-9, actors::summarize(r.throughput_tokens_per_s).median);
+  out["kv_tiers"] = tier_report_json(*store, *r.tiers, total_ms,
+                                     actors::summarize(r.kv_transfer_ms_per_step).median * steps,
+                                     actors::summarize(r.recompute_ms_per_step).median * steps);
+}
+
 void print_text(const nlohmann::json& j) {
   auto line = [](const char* what, const nlohmann::json& s) {
     std::printf("%-22s %10.2f ± %.2f tok/s (median %.2f)\n", what, s["mean"].get<double>(),
@@ -101,12 +122,26 @@ int bench_decode(bench_flags& flags) {
   if (auto err = check(flags.bench, (*engine)->config().max_position_embeddings)) return fail(*err);
   if ((*engine)->synthetic() && !flags.json)
     std::fprintf(stderr, "alisa: note: %s has SYNTHETIC random weights\n", flags.engine.options.model.c_str());
-  const auto result = actors::run_decode_benchmark(**engine, flags.bench);
-  const auto j = to_json(**engine, flags.bench, result);
-  if (flags.json)
-    std::cout << j.dump() << std::endl;
-  else
-    print_text(j);
+  std::vector<int> batches = flags.sweep;
+  if (batches.empty()) batches.push_back(flags.bench.batch);
+  for (int b : batches)
+    if (b < 1) return fail("--sweep batch sizes must be >= 1; got " + std::to_string(b));
+  nlohmann::json all = nlohmann::json::array();
+  for (int b : batches) {
+    auto options = flags.bench;
+    options.batch = b;
+    actors::decode_bench_result result;
+    try {
+      result = actors::run_decode_benchmark(**engine, options);
+    } catch (const std::exception& e) {
+      return fail(std::string("batch ") + std::to_string(b) + ": " + e.what());
+    }
+    auto j = to_json(**engine, options, result);
+    add_tier_fields(**engine, options, result, j);
+    if (!flags.json) print_text(j);
+    all.push_back(std::move(j));
+  }
+  if (flags.json) std::cout << (flags.sweep.empty() ? all[0] : nlohmann::json{{"sweep", all}}).dump() << std::endl;
   return 0;
 }
 
@@ -125,6 +160,9 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   decode->add_option("--gen-len", o.gen_len, "decode steps per repetition")->capture_default_str();
   decode->add_option("--repetitions,-r", o.repetitions, "timed repetitions")->capture_default_str();
   decode->add_option("--warmup", o.warmup, "untimed repetitions first")->capture_default_str();
+  decode->add_option("--sweep", flags->sweep,
+                     "run once per batch size, e.g. --sweep 4,8,16,32,64 (JSON: {\"sweep\": [...]})")
+      ->delimiter(',');
   decode->add_flag("--json", flags->json, "print one JSON object");
   decode->callback([flags, &exit_code] { exit_code = bench_decode(*flags); });
 }

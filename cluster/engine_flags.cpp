@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "proto/byte_size.hpp"
+
 namespace alisa::cluster {
 
 void add_engine_flags(CLI::App& app, engine_flags& flags) {
@@ -23,16 +25,75 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
                  "context length of a synthetic model (0 = the preset's own)")
       ->capture_default_str();
   add_attention_flags(app, flags);
+  add_tier_flags(app, flags);
 }
+
+// Where KV lives (docs/tiers.md): budgets per tier and the caching-vs-recompute policy.
+void add_tier_flags(CLI::App& app, engine_flags& flags) {
+  auto& t = flags.options.tiers;
+  flags.policy_option =
+      app.add_option("--policy", flags.policy_name,
+                     "KV placement: alisa (three phases: device, + host/NVMe, + recompute; given "
+                     "explicitly it implies --attention swa --kv-sparsity 0.8 unless those are "
+                     "given), flexgen (static split, dense, fetch all), "
+                     "vllm (paged device KV, preempt and recompute); the baselines are "
+                     "re-implementations (docs/tiers.md)")
+          ->capture_default_str();
+  app.add_option("--device-kv-budget", flags.device_budget,
+                 "device KV pool size, e.g. 512MiB; enables the tiered store (unset: each sequence "
+                 "gets a dense device cache)");
+  app.add_option("--host-kv-budget", flags.host_budget, "host RAM tier size, e.g. 8GiB");
+  app.add_option("--nvme-dir", t.nvme_dir, "directory of the NVMe (RocksDB) tier; wiped at start");
+  app.add_option("--nvme-kv-budget", flags.nvme_budget, "NVMe tier size, e.g. 64GiB");
+  app.add_option("--force-phase", t.force_phase,
+                 "alisa: force phase 2 (offload all but the newest block) or 3 (drop and recompute "
+                 "them) instead of the cost model's choice");
+}
+
+namespace {
+
+// Empty text = unset (0); otherwise a size, or an error naming the flag.
+std::optional<std::string> parse_budget(const char* flag, const std::string& text, uint64_t& out) {
+  out = 0;
+  if (text.empty()) return std::nullopt;
+  std::string error;
+  const auto bytes = parse_byte_size(text, error);
+  if (!bytes) return std::string(flag) + ": " + error;
+  if (*bytes == 0) return std::string(flag) + " must be larger than 0";
+  out = *bytes;
+  return std::nullopt;
+}
+
+std::optional<std::string> finish_tier_flags(engine_flags& flags) {
+  auto& t = flags.options.tiers;
+  const auto policy = scheduler::parse_kv_policy(flags.policy_name);
+  if (!policy)
+    return "--policy must be one of " + scheduler::kv_policy_names() + "; got '" +
+           flags.policy_name + "'";
+  t.policy = *policy;
+  if (auto bad = parse_budget("--device-kv-budget", flags.device_budget, t.device_budget)) return bad;
+  if (auto bad = parse_budget("--host-kv-budget", flags.host_budget, t.host_budget)) return bad;
+  if (auto bad = parse_budget("--nvme-kv-budget", flags.nvme_budget, t.nvme_budget)) return bad;
+  const bool attention_given = flags.attention_option && flags.attention_option->count() > 0;
+  const bool policy_given = flags.policy_option && flags.policy_option->count() > 0;
+  const bool sparsity_given = flags.sparsity_option && flags.sparsity_option->count() > 0;
+  if (policy_given && t.policy == scheduler::kv_policy::alisa && !attention_given) {
+    flags.attention_name = "swa";  // ALISA is SWA + the three phases, at the paper's 80% sparsity
+    if (!sparsity_given) flags.options.attention.sparsity = 0.8;
+  }
+  return t.validate();
+}
+
+}  // namespace
 
 // Sparse attention and KV storage: the same flags on every command that runs a model.
 void add_attention_flags(CLI::App& app, engine_flags& flags) {
   auto& a = flags.options.attention;
-  app.add_option("--attention", flags.attention_name,
+  flags.attention_option = app.add_option("--attention", flags.attention_name,
                  "which tokens each decode step attends to: " + scheduler::attention_policy_names() +
                      " (swa = ALISA Sparse Window Attention; docs/attention.md)")
       ->capture_default_str();
-  app.add_option("--kv-sparsity", a.sparsity,
+  flags.sparsity_option = app.add_option("--kv-sparsity", a.sparsity,
                  "S in [0, 1): attend to (1 - S) of the visible tokens (the token budget)")
       ->capture_default_str();
   app.add_option("--swa-window", flags.swa_window,
@@ -79,6 +140,7 @@ std::optional<std::string> finish_engine_flags(engine_flags& flags) {
   } else {
     return "--backend must be cpu or cuda; got '" + flags.backend_name + "'";
   }
+  if (auto bad = finish_tier_flags(flags)) return bad;
   auto policy = scheduler::parse_attention_policy(flags.attention_name);
   if (!policy)
     return "--attention must be one of " + scheduler::attention_policy_names() + "; got '" +

@@ -19,11 +19,18 @@ struct engine_flags {
   std::string attention_name = "dense";
   std::string kv_dtype_name = "fp32";
   std::string swa_window = "auto";
+  // Tiered KV (strings so sizes like 512MiB parse with one clear error).
+  std::string policy_name = "alisa";
+  std::string device_budget, host_budget, nvme_budget;
+  CLI::Option* attention_option = nullptr;  // to tell "--attention given" from its default
+  CLI::Option* policy_option = nullptr;
+  CLI::Option* sparsity_option = nullptr;
 };
 
 // Adds the model, backend, attention and KV flags.
 void add_engine_flags(CLI::App& app, engine_flags& flags);
 void add_attention_flags(CLI::App& app, engine_flags& flags);
+void add_tier_flags(CLI::App& app, engine_flags& flags);
 // Converts the string flags; returns an error message naming the bad flag.
 std::optional<std::string> finish_engine_flags(engine_flags& flags);
 

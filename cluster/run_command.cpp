@@ -8,6 +8,7 @@
 
 #include "cluster/cli_errors.hpp"
 #include "cluster/engine_flags.hpp"
+#include "cluster/tier_json.hpp"
 
 namespace alisa::cluster {
 namespace {
@@ -42,7 +43,19 @@ void add_attention_fields(const actors::engine_options& o, nlohmann::json& out) 
   out["kv_dtype"] = to_string(o.kv_type);
 }
 
+int run_checked(run_flags& flags);
+
+// A fault during generation (e.g. a device KV pool too small for --policy vllm) is reported, not
+// a crash.
 int run(run_flags& flags) {
+  try {
+    return run_checked(flags);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}
+
+int run_checked(run_flags& flags) {
   if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
   if (auto err = validate(flags.sampling)) return fail(*err);
   auto engine = actors::local_engine::open(flags.engine.options);
@@ -55,6 +68,10 @@ int run(run_flags& flags) {
     out["model"] = (*engine)->options().model;
     out["synthetic_weights"] = (*engine)->synthetic();
     add_attention_fields((*engine)->options(), out);
+    if (auto* store = (*engine)->tier_store())
+      out["kv_tiers"] = tier_report_json(*store, store->report(), result.decode_ms,
+                                         result.kv_transfer_ms, result.recompute_ms);
+    out["tokens_recomputed"] = result.tokens_recomputed;
     std::cout << out.dump() << std::endl;
     return 0;
   }
