@@ -81,7 +81,7 @@ void record_attention(const gpu::attention_counters& c, int steps, decode_bench_
 void run_tiered(local_engine& engine, const decode_bench_options& o,
                 const std::vector<std::vector<int32_t>>& prompts, bool timed,
                 decode_bench_result& result) {
-  engine.tier_store()->reset_report();
+  engine.tier_store()->begin_job();
   const tiered_batch_timing t = run_tiered_batch(engine, o, prompts);
   if (!timed) return;
   const int steps = std::max(1, static_cast<int>(t.counters.num_decode_rows / o.batch));

@@ -80,6 +80,13 @@ class batch_loop {
 
   // Which sequences run this step: all unfinished ones, or the paged admission's choice.
   void admit(tiered_batch_timing& t) {
+    auto* store = engine_.tier_store();
+    store->hold_replans(true);
+    admit_held(t);
+    store->hold_replans(false);
+  }
+
+  void admit_held(tiered_batch_timing& t) {
     if (!admission_) {
       for (auto& s : seqs_)
         if (s.generated < o_.gen_len && !s.running) start(s);

@@ -101,6 +101,7 @@ absl::StatusOr<std::unique_ptr<tiered_kv_store>> tiered_kv_store::open(
                   options.nvme_dir.empty() ? 0 : options.nvme_budget};
   plan.attended_fraction = attended_fraction;
   plan.force_phase = options.force_phase;
+  store->plan_options_ = plan;
   try {
     store->planner_ = std::make_unique<scheduler::phase_planner>(plan, g, store->report_.rates);
   } catch (const std::invalid_argument& e) {
@@ -138,8 +139,13 @@ void tiered_kv_store::detach(tiered_sequence* seq) {
 }
 
 // Plans every live sequence, logs phase changes, then moves blocks to their targets.
+void tiered_kv_store::hold_replans(bool hold) {
+  replans_held_ = hold;
+  if (!hold) replan();
+}
+
 void tiered_kv_store::replan() {
-  if (replanning_ || live_.empty()) return;
+  if (replanning_ || replans_held_ || live_.empty()) return;
   replanning_ = true;
   std::vector<scheduler::sequence_demand> demands;
   for (const auto* s : live_) demands.push_back({s->id(), s->length(), s->final_length()});
@@ -185,7 +191,8 @@ void tiered_kv_store::refresh_resident() {
   if (nvme_) set(kv_tier::nvme, nvme_->bytes_used());
 }
 
-void tiered_kv_store::reset_report() {
+void tiered_kv_store::begin_job() {
+  planner_ = std::make_unique<scheduler::phase_planner>(plan_options_, geometry_, report_.rates);
   tier_report fresh;
   fresh.rates = report_.rates;
   fresh.warnings = report_.warnings;

@@ -70,8 +70,13 @@ class tiered_kv_store {
   std::unique_ptr<tiered_sequence> make_sequence(int capacity, int final_length);
 
   const tier_report& report() const { return report_; }
-  // Zeroes the counters and the phase log (rates, resident bytes and warnings stay).
-  void reset_report();
+  // A new workload starts (no live sequences): zeroes the counters and the phase log (rates,
+  // resident bytes and warnings stay) and restarts the planner, so flexgen derives its static
+  // split from this workload, not an earlier one.
+  void begin_job();
+  // While held, sequences joining or leaving do not re-plan; releasing re-plans once. A batch
+  // admits its sequences under one hold so the planner sees the whole batch at once.
+  void hold_replans(bool hold);
   const tier_options& options() const { return options_; }
   const scheduler::kv_geometry& geometry() const { return geometry_; }
   int device_slots() const { return pool_->num_slots(); }
@@ -122,11 +127,13 @@ class tiered_kv_store {
   std::unique_ptr<storage::block_store> host_, nvme_;
   bool host_failed_ = false, nvme_failed_ = false;
   std::unique_ptr<scheduler::phase_planner> planner_;
+  scheduler::planner_options plan_options_;
   std::vector<tiered_sequence*> live_;
   uint64_t next_sequence_ = 1;
   float* fetch_keys_ = nullptr;  // one device slot used to convert fetched non-fp32 rows
   tier_report report_;
   bool replanning_ = false;
+  bool replans_held_ = false;
 };
 
 }  // namespace alisa::actors

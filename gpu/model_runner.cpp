@@ -68,8 +68,9 @@ struct model_runner::scratch {
       if (p) be.release(p);
   }
   // Grows request i's gather buffers to hold `n` rows of kv_dim (hidden: hidden_size) floats.
+  // Precondition: ensure_requests() covered i (growing `gather` here would move the compact sets
+  // earlier items of the step point at).
   gathered& gathered_for(size_t i, size_t n, const model::model_config& c) {
-    if (gather.size() <= i) gather.resize(i + 1);
     gathered& g = gather[i];
     if (g.rows < n) {
       release_gathered(g);
@@ -84,6 +85,7 @@ struct model_runner::scratch {
   }
   void ensure_requests(size_t count) {
     if (sets.size() < count) sets.resize(count);
+    if (gather.size() < count) gather.resize(count);
     if (mass.size() < count) {
       mass.resize(count, nullptr);
       mass_floats.resize(count, 0);
