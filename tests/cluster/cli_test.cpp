@@ -303,3 +303,70 @@ TEST(cli, eval_ppl_of_stories260k_on_story_text_is_low) {
 }
 
 }  // namespace
+
+namespace {
+
+// --- tiered KV (--policy, budgets, --nvme-dir) ---------------------------------------------------
+
+TEST(cli, tier_flags_errors_are_one_line_and_name_the_flag) {
+  const std::string base = "run --model synthetic:tiny --prompt hi --max-tokens 2 ";
+  expect_one_line_error(alisa(base + "--device-kv-budget 12XB"), "--device-kv-budget");
+  expect_one_line_error(alisa(base + "--device-kv-budget -5MiB"), "--device-kv-budget");
+  expect_one_line_error(alisa(base + "--device-kv-budget 1000"), "smaller than one");
+  expect_one_line_error(alisa(base + "--device-kv-budget 1MiB --host-kv-budget 100"),
+                        "--host-kv-budget");
+  expect_one_line_error(alisa(base + "--host-kv-budget 1GiB"), "need --device-kv-budget");
+  expect_one_line_error(alisa(base + "--policy sglang"), "--policy");
+  expect_one_line_error(alisa(base + "--device-kv-budget 1MiB --policy vllm --attention swa"),
+                        "dense");
+  expect_one_line_error(alisa(base + "--device-kv-budget 1MiB --nvme-dir /tmp/x"),
+                        "--nvme-kv-budget");
+  expect_one_line_error(alisa(base + "--device-kv-budget 1MiB --force-phase 4"), "--force-phase");
+  expect_one_line_error(
+      alisa(base + "--device-kv-budget 1MiB --nvme-dir /proc/version/x --nvme-kv-budget 1GiB"),
+      "--nvme-dir");
+}
+
+TEST(cli, tiered_run_json_reports_every_tier_and_keeps_the_tokens) {
+  const std::string base = "run --model synthetic:tiny --prompt 'Once upon a time' --max-tokens 300 "
+                           "--ignore-eos --json --policy alisa";
+  const auto plain = alisa(base);
+  const auto nvme = std::filesystem::temp_directory_path() /
+                    ("alisa-cli-nvme-" + std::to_string(::getpid()));
+  const auto tiered = alisa(base + " --device-kv-budget 64KiB --nvme-dir " +
+                            nvme.string() + " --nvme-kv-budget 64MiB");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(tiered.exit_code, 0) << tiered.err;
+  const auto p = nlohmann::json::parse(plain.out);
+  const auto t = nlohmann::json::parse(tiered.out);
+  EXPECT_EQ(p["token_ids"], t["token_ids"]);
+  EXPECT_EQ(p["attention"], "swa");  // --policy alisa implies SWA
+  const auto& tiers = t["kv_tiers"]["tiers"];
+  for (const char* tier : {"device", "host", "nvme", "dropped"})
+    for (const char* key : {"bytes_resident", "peak_bytes_resident", "tokens_loaded", "bytes_read",
+                            "bytes_written", "hits", "misses"})
+      EXPECT_TRUE(tiers[tier].contains(key)) << tier << "." << key;
+  EXPECT_GT(tiers["nvme"]["tokens_loaded"].get<int64_t>(), 0);
+  EXPECT_GT(t["kv_tiers"]["rates"]["recompute_tokens_per_s"].get<double>(), 0.0);
+  EXPECT_GT(t["kv_tiers"]["rates"]["nvme_read_gbs"].get<double>(), 0.0);
+  EXPECT_FALSE(t["kv_tiers"]["phases"].empty());
+  for (const char* key : {"compute", "transfer", "recompute"})
+    EXPECT_TRUE(t["kv_tiers"]["time_ms"].contains(key)) << key;
+  std::filesystem::remove_all(nvme);
+}
+
+TEST(cli, bench_decode_sweeps_batch_sizes_per_policy) {
+  const auto r = alisa("bench decode --model synthetic:tiny --prompt-len 16 --gen-len 80 "
+                       "--repetitions 1 --warmup 0 --json --policy vllm --device-kv-budget 192KiB "
+                       "--sweep 1,6");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["sweep"].size(), 2u);
+  EXPECT_EQ(j["sweep"][1]["batch"].get<int>(), 6);
+  EXPECT_EQ(j["sweep"][1]["policy"], "vllm");
+  EXPECT_GT(j["sweep"][1]["throughput_tokens_per_s"]["median"].get<double>(), 0.0);
+  // 6 sequences of 96 tokens need 2 blocks per layer each; 192 KiB holds 6 per layer: preemption.
+  EXPECT_GT(j["sweep"][1]["num_preemptions"].get<int>(), 0);
+}
+
+}  // namespace
