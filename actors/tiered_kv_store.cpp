@@ -151,6 +151,10 @@ void tiered_kv_store::replan() {
   for (const auto* s : live_) demands.push_back({s->id(), s->length(), s->final_length()});
   const scheduler::batch_plan plan = planner_->plan(demands);
   report_.plan_reason = plan.reason;
+  if (live_.size() >= report_.peak_plan_sequences) {
+    report_.peak_plan_sequences = live_.size();
+    report_.peak_plan_reason = plan.reason;
+  }
   for (size_t i = 0; i < live_.size(); ++i) {
     tiered_sequence& s = *live_[i];
     const bool first = s.plan_.sequence != s.id();

@@ -51,6 +51,8 @@ struct tier_report {
   std::vector<phase_change> phases;
   std::vector<std::string> warnings;
   std::string plan_reason;          // the latest plan's one-line explanation
+  std::string peak_plan_reason;     // the explanation of the plan for the largest batch
+  size_t peak_plan_sequences = 0;
   scheduler::measured_rates rates;  // measured at start-up
 };
 

@@ -61,7 +61,8 @@ void tiered_sequence::write_block_rows(int layer, int position, const float* key
     auto& rows = open_hidden_[layer];
     rows.resize(width * kv_block_tokens);
     be.download(rows.data() + offset * width, hidden, count * width * sizeof(float));
-    if (offset + count == kv_block_tokens) store_hidden_block(layer, block);
+    // Only a sequence planned to leave the device needs them: a phase I sequence writes none.
+    if (offset + count == kv_block_tokens && plan_.store_hidden) store_hidden_block(layer, block);
   }
   store_.refresh_resident();
 }

@@ -51,7 +51,7 @@ def point(samples):
         "device_peak_bytes": last["tiers"]["device"]["peak_bytes_resident"],
         "host_peak_bytes": last["tiers"]["host"]["peak_bytes_resident"],
         "time_ms": last["time_ms"],
-        "plan": last["plan"],
+        "plan": last["peak_plan"],
         "rates": last["rates"],
         "samples": [s["throughput_tokens_per_s"]["median"] for s in samples],
     }
@@ -80,7 +80,7 @@ def run_long(args):
             "prompt_tokens_per_s": j["prompt_tokens_per_s"]["median"],
             "decode_tokens_per_s": j["decode_tokens_per_s"]["median"],
             "tiers": t["tiers"], "time_ms": t["time_ms"], "phases": t["phases"],
-            "budgets": t["budgets"], "rates": t["rates"], "plan": t["plan"]}
+            "budgets": t["budgets"], "rates": t["rates"], "plan": t["peak_plan"]}
 
 
 def svg_plot(sweep, path):
@@ -150,6 +150,8 @@ def main():
                    "sweep": run_sweep(args)}
         if args.long:
             results["long"] = run_long(args)
+        elif out.exists() and "long" in json.loads(out.read_text()):
+            results["long"] = json.loads(out.read_text())["long"]  # keep the last long run
         out.write_text(json.dumps(results, indent=1) + "\n")
     svg_plot(results["sweep"], Path(__file__).parent.parent / "docs" / "tiered-throughput.svg")
     print_tables(results)

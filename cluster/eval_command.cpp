@@ -96,6 +96,9 @@ void print_text(actors::local_engine& engine, const ppl_flags& flags,
 
 int eval_ppl(ppl_flags& flags) {
   if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
+  if (flags.engine.options.tiers.tiered())
+    return fail("eval ppl keeps each chunk's KV in a dense device cache; --device-kv-budget and "
+                "the other tier flags apply to run and bench");
   if (auto err = check(flags.eval)) return fail(*err);
   auto text = read_text_file(flags.text_path);  // before the model: a typo fails fast
   if (!text.ok()) return fail(text.status());

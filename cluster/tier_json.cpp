@@ -52,6 +52,8 @@ nlohmann::json tier_report_json(const actors::tiered_kv_store& store,
                        {"of_which_block_moves", moves}}},
           {"phases", phases_json(report.phases)},
           {"plan", report.plan_reason},
+          {"peak_plan", report.peak_plan_reason},
+          {"peak_plan_sequences", report.peak_plan_sequences},
           {"rates", rates_json(report.rates)},
           {"warnings", report.warnings}};
 }
