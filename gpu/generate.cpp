@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "gpu/sampler.hpp"
+#include "gpu/text_stream.hpp"
 
 namespace alisa::gpu {
 namespace {
@@ -13,43 +14,6 @@ using clock_type = std::chrono::steady_clock;
 double ms_since(clock_type::time_point start) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
 }
-
-// Accumulates decoded text and decides what may be streamed.
-class text_accumulator {
- public:
-  text_accumulator(const sampling_params& p, const text_callback& cb) : params_(p), on_text_(cb) {}
-
-  // Adds a token's bytes; returns true when a stop string has been completed.
-  bool add(std::string_view bytes) {
-    text_ += utf8_.push(bytes);
-    for (const auto& stop : params_.stop) {
-      const size_t at = text_.find(stop, emitted_);  // emitted text holds no stop prefix
-      if (at != std::string::npos) {
-        text_.resize(at);
-        emit(text_.size());
-        return true;
-      }
-    }
-    emit(text_.size() - stop_holdback(text_, params_.stop));
-    return false;
-  }
-  std::string finish() {
-    text_ += utf8_.flush();
-    emit(text_.size());
-    return text_;
-  }
-
- private:
-  void emit(size_t upto) {
-    if (upto > emitted_ && on_text_) on_text_(std::string_view(text_).substr(emitted_, upto - emitted_));
-    emitted_ = std::max(emitted_, upto);
-  }
-  const sampling_params& params_;
-  const text_callback& on_text_;
-  model::utf8_stream utf8_;
-  std::string text_;
-  size_t emitted_ = 0;
-};
 
 // Decode-phase attention figures from the runner's counters (reset after the prefill).
 void record_attention(const attention_counters& c, generation_result& result) {
@@ -75,19 +39,6 @@ std::string_view to_string(finish_reason r) {
   return "?";
 }
 
-size_t stop_holdback(std::string_view text, const std::vector<std::string>& stops) {
-  size_t hold = 0;
-  for (const auto& stop : stops) {
-    const size_t longest = std::min(text.size(), stop.size() - 1);
-    for (size_t len = longest; len > hold; --len)
-      if (text.substr(text.size() - len) == std::string_view(stop).substr(0, len)) {
-        hold = len;
-        break;
-      }
-  }
-  return hold;
-}
-
 generation_result generate(model_runner& runner, const model::tokenizer& tok,
                            std::span<const int> prompt_ids, const sampling_params& params,
                            const text_callback& on_text, attention_selection* selection,
@@ -96,7 +47,7 @@ generation_result generate(model_runner& runner, const model::tokenizer& tok,
   result.prompt_ids.assign(prompt_ids.begin(), prompt_ids.end());
   auto cache = source ? nullptr : runner.make_cache();
   sampler pick(params);
-  text_accumulator text(params, on_text);
+  text_stream text(params, on_text);
   std::vector<float> logits;
   std::vector<int32_t> step_tokens(prompt_ids.begin(), prompt_ids.end());
   const int eos = tok.eos_id() >= 0 ? tok.eos_id() : runner.config().eos_token_id;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gpu/model_runner.hpp"
+#include "gpu/text_stream.hpp"
 #include "model/tokenizer.hpp"
 #include "proto/sampling_params.hpp"
 
@@ -38,7 +39,6 @@ struct generation_result {
   int64_t tokens_recomputed = 0;
 };
 
-using text_callback = std::function<void(std::string_view)>;
 
 // `selection` (nullptr = dense) restricts every decode step's attention; the prefill is dense.
 // `source` (nullptr = a dense cache of the model's context) holds the sequence's KV instead: the
@@ -48,9 +48,5 @@ generation_result generate(model_runner& runner, const model::tokenizer& tok,
                            std::span<const int> prompt_ids, const sampling_params& params,
                            const text_callback& on_text = {},
                            attention_selection* selection = nullptr, kv_source* source = nullptr);
-
-// Length of the longest suffix of `text` that is a proper prefix of some stop string: the bytes a
-// streamer must hold back. Exposed for tests.
-size_t stop_holdback(std::string_view text, const std::vector<std::string>& stops);
 
 }  // namespace alisa::gpu
