@@ -1,0 +1,170 @@
+#pragma once
+// caf_messages — the one header in proto/ that knows CAF (design/architecture.md): inspect()
+// overloads for every struct in proto/messages.hpp (and the ids, sampling_params and kv_part they
+// hold), and register_message_types(), which every node calls on its actor_system_config before
+// it builds its actor_system.
+//
+// Why both matter (shared/notes/toolchain.md, "CAF 0.17.6"): CAF sends a type it does not know as
+// an empty message and the receiver fails only at run time; tests/proto/caf_roundtrip_test.cpp
+// round-trips every type here through binary_serializer/binary_deserializer and caf::message.
+//
+// Wire format: CAF's binary format, field by field in declaration order. kv_payload::bytes is
+// one sequence length followed by the raw bytes (one apply_raw call) — the same layout CAF uses
+// for std::vector<char> — through the caf::serializer& / caf::deserializer& overloads below;
+// element by element it would be one virtual call per byte (tens of MiB/s).
+//
+// Adding a message: write its inspect() here, add it to register_message_types() in
+// caf_messages.cpp and to the round-trip test.
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "caf/deserializer.hpp"
+#include "caf/fwd.hpp"
+#include "caf/meta/type_name.hpp"
+#include "caf/serializer.hpp"
+#include "proto/ids.hpp"
+#include "proto/kv_tier.hpp"
+#include "proto/messages.hpp"
+#include "proto/sampling_params.hpp"
+
+namespace alisa {
+
+// Registers every message type of proto/messages.hpp as "alisa.<struct name>" (CAF also adds
+// "std::vector<alisa.<name>>" and "stream<alisa.<name>>"). The names are the wire identity of a
+// type: they must be identical on every node of a cluster, so never rename one without
+// upgrading all nodes together. Call once per config, before constructing the actor_system.
+void register_message_types(caf::actor_system_config& cfg);
+
+namespace caf_detail {
+
+// CAF's binary (de)serializers: the inspectors that move data, as opposed to printing it.
+template <class Inspector>
+inline constexpr bool is_data_processor = std::is_base_of_v<caf::serializer, Inspector> ||
+                                          std::is_base_of_v<caf::deserializer, Inspector>;
+
+template <class Tag>
+inline constexpr const char* id_type_name = "alisa.strong_id";
+template <>
+inline constexpr const char* id_type_name<request_tag> = "alisa.request_id";
+template <>
+inline constexpr const char* id_type_name<seq_tag> = "alisa.seq_id";
+template <>
+inline constexpr const char* id_type_name<node_tag> = "alisa.node_id";
+template <>
+inline constexpr const char* id_type_name<block_tag> = "alisa.block_id";
+
+}  // namespace caf_detail
+
+// -- ids and nested types --------------------------------------------------------------------
+
+template <class Inspector, class Tag>
+typename Inspector::result_type inspect(Inspector& f, strong_id<Tag>& x) {
+  return f(caf::meta::type_name(caf_detail::id_type_name<Tag>), x.value);
+}
+
+// kv_part travels as its uint8_t through CAF's built-in enum path (serializer/deserializer).
+// This overload is for printing only (deep_to_string shows "values", not "<unprintable>"); it
+// must stay out of the data processors, where it would be ambiguous with the enum path.
+template <class Inspector>
+  requires(!caf_detail::is_data_processor<Inspector>)
+typename Inspector::result_type inspect(Inspector& f, kv_part& x) {
+  static_assert(!Inspector::writes_state, "kv_part loads only through caf::deserializer");
+  std::string name{to_string(x)};
+  return f(name);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
+  return f(caf::meta::type_name("alisa.sampling_params"), x.temperature, x.top_p, x.top_k,
+           x.seed, x.max_tokens, x.stop, x.ignore_eos);
+}
+
+// -- client <-> coordinator ------------------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, submit_job& x) {
+  return f(caf::meta::type_name("alisa.submit_job"), x.id, x.prompt_ids, x.sampling);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_accepted& x) {
+  return f(caf::meta::type_name("alisa.job_accepted"), x.id, x.queue_position);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_rejected& x) {
+  return f(caf::meta::type_name("alisa.job_rejected"), x.id, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_chunk& x) {
+  return f(caf::meta::type_name("alisa.token_chunk"), x.id, x.token_ids, x.text);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_finished& x) {
+  return f(caf::meta::type_name("alisa.job_finished"), x.id, x.finish_reason,
+           x.num_prompt_tokens, x.num_generated_tokens, x.prefill_ms, x.decode_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_failed& x) {
+  return f(caf::meta::type_name("alisa.job_failed"), x.id, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_job& x) {
+  return f(caf::meta::type_name("alisa.cancel_job"), x.id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, step_plan& x) {
+  return f(caf::meta::type_name("alisa.step_plan"), x.joiners, x.cancelled);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, step_report& x) {
+  return f(caf::meta::type_name("alisa.step_report"), x.chunks, x.finished, x.failed);
+}
+
+// -- worker <-> memory tier ------------------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_fetch& x) {
+  return f(caf::meta::type_name("alisa.kv_fetch"), x.sequence, x.layer, x.part, x.block,
+           x.offsets);
+}
+
+// Serialising / deserialising: the header fields, then `bytes` as one length prefix and one
+// apply_raw call. Deserialising rejects a length prefix longer than what is left of a
+// binary_deserializer's buffer before allocating (a corrupt prefix must not allocate gigabytes).
+// Defined in caf_messages.cpp. As non-templates they win over the printing template below for
+// every serializer/deserializer, binary_serializer included (the template excludes them).
+caf::error inspect(caf::serializer& f, kv_payload& x);
+caf::error inspect(caf::deserializer& f, kv_payload& x);
+
+// Every other inspector (deep_to_string, logging): the byte count instead of the bytes.
+template <class Inspector>
+  requires(!caf_detail::is_data_processor<Inspector>)
+typename Inspector::result_type inspect(Inspector& f, kv_payload& x) {
+  static_assert(!Inspector::writes_state, "kv_payload loads only through caf::deserializer");
+  uint64_t num_bytes = x.bytes.size();
+  return f(caf::meta::type_name("alisa.kv_payload"), x.sequence, x.layer, x.part, x.block,
+           x.offsets, num_bytes);
+}
+
+// -- nodes -----------------------------------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
+  return f(caf::meta::type_name("alisa.node_hello"), x.id, x.role, x.endpoint);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tier_usage& x) {
+  return f(caf::meta::type_name("alisa.tier_usage"), x.id, x.host_bytes_used, x.host_budget,
+           x.nvme_bytes_used, x.nvme_budget);
+}
+
+}  // namespace alisa
