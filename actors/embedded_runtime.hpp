@@ -1,0 +1,56 @@
+#pragma once
+// embedded_runtime — the actor runtime inside one process: a CAF actor system with a coordinator
+// and one gpu_worker that owns a local_engine. Clients are actors that send submit_job to
+// coordinator() and receive job_accepted | job_rejected, then token_chunk... and job_finished |
+// job_failed; submit() is such a client for callers that want a blocking call.
+//
+// Shutdown: the destructor sends exit messages to the coordinator and the worker before the actor
+// system joins its threads (CAF 0.17 waits forever for actors that never exit).
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actors/local_engine.hpp"
+#include "proto/messages.hpp"
+#include "scheduler/job_queue.hpp"
+
+namespace caf {
+class actor;
+class actor_system;
+}  // namespace caf
+
+namespace alisa::actors {
+
+struct job_outcome {
+  bool accepted = false;
+  std::string error;        // job_rejected / job_failed reason (empty when it finished)
+  job_finished finished;    // valid when error is empty
+  std::vector<int32_t> token_ids;
+  std::string text;
+};
+
+class embedded_runtime {
+ public:
+  embedded_runtime(std::unique_ptr<local_engine> engine, const scheduler::batching_options& batching);
+  ~embedded_runtime();
+  embedded_runtime(const embedded_runtime&) = delete;
+  embedded_runtime& operator=(const embedded_runtime&) = delete;
+
+  // Submits through a fresh client actor and blocks until the job ends; on_text receives the text
+  // as it streams. Thread-safe: several threads may submit at once (their jobs batch together).
+  job_outcome submit(const submit_job& job, const std::function<void(std::string_view)>& on_text = {});
+
+  caf::actor_system& system();
+  const caf::actor& coordinator() const;
+  // The engine the worker drives: only for reading its options and config while jobs run.
+  const local_engine& engine() const { return *engine_; }
+
+ private:
+  struct impl;
+  std::unique_ptr<local_engine> engine_;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace alisa::actors
