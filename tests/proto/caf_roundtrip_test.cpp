@@ -324,10 +324,25 @@ struct registered_config : caf::actor_system_config {
   }
 };
 
+// Owned by a gtest environment so it is torn down before static destruction (CAF's own globals
+// may already be gone by then).
+struct caf_environment : ::testing::Environment {
+  std::unique_ptr<registered_config> cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  void TearDown() override {
+    sys.reset();
+    cfg.reset();
+  }
+};
+caf_environment* const caf_env = static_cast<caf_environment*>(
+    ::testing::AddGlobalTestEnvironment(new caf_environment));
+
 caf::actor_system& registered_system() {
-  static registered_config cfg;
-  static caf::actor_system sys{cfg};
-  return sys;
+  if (!caf_env->sys) {
+    caf_env->cfg = std::make_unique<registered_config>();
+    caf_env->sys = std::make_unique<caf::actor_system>(*caf_env->cfg);
+  }
+  return *caf_env->sys;
 }
 
 template <class T>
