@@ -7,18 +7,12 @@
 #include <map>
 
 #include "tests/support/shared_models.hpp"
+#include "tests/support/stories_engine.hpp"
 
 namespace alisa::actors {
 namespace {
 
-std::unique_ptr<local_engine> open_stories() {
-  engine_options o;
-  o.model = testing::shared_model_path("stories260K/stories260K.bin");
-  o.tokenizer = testing::shared_model_path("stories260K/tok512.bin");
-  auto engine = local_engine::open(o);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return engine.ok() ? std::move(*engine) : nullptr;
-}
+std::unique_ptr<local_engine> open_stories() { return testing::open_stories_engine(); }
 
 struct outcome {
   std::vector<int32_t> tokens;

@@ -8,18 +8,12 @@
 #include <thread>
 
 #include "tests/support/shared_models.hpp"
+#include "tests/support/stories_engine.hpp"
 
 namespace alisa::actors {
 namespace {
 
-std::unique_ptr<local_engine> open_stories() {
-  engine_options o;
-  o.model = testing::shared_model_path("stories260K/stories260K.bin");
-  o.tokenizer = testing::shared_model_path("stories260K/tok512.bin");
-  auto engine = local_engine::open(o);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return engine.ok() ? std::move(*engine) : nullptr;
-}
+std::unique_ptr<local_engine> open_stories() { return testing::open_stories_engine(); }
 
 const std::vector<std::string> kPrompts = {"Once upon a time", "The cat", "Lily went to the park",
                                            "One day, a big dog", "Tom had a red ball",
