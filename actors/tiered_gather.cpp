@@ -24,7 +24,8 @@ void tiered_sequence::gather_block(int layer, int block, std::span<const int32_t
   block_entry& e = blocks_[layer][block];
   auto& be = store_.backend_;
   const size_t dim = static_cast<size_t>(store_.config_.kv_dim());
-  std::vector<int32_t> offsets(count);
+  std::vector<int32_t>& offsets = offsets_;  // reused: this runs per block, layer and step
+  offsets.resize(count);
   for (size_t i = 0; i < count; ++i) offsets[i] = positions[first + i] % kv_block_tokens;
   auto& stats = store_.report_.tiers[static_cast<size_t>(e.tier)];
   const uint64_t bytes = count * store_.geometry_.kv_row_bytes;

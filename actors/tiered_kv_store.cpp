@@ -209,8 +209,7 @@ void tiered_kv_store::release_slot(int slot) { pool_->release(slot); }
 
 // A free device slot; when there is none, the oldest full device block of any sequence (never one
 // this step may still write) is demoted to a memory tier first.
-int tiered_kv_store::allocate_slot(const tiered_sequence* requester) {
-  (void)requester;
+int tiered_kv_store::allocate_slot() {
   if (auto slot = pool_->allocate()) return *slot;
   tiered_sequence* victim = nullptr;
   int victim_layer = 0, victim_block = 0;

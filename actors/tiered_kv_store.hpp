@@ -98,7 +98,7 @@ class tiered_kv_store {
   void attach(tiered_sequence* seq);
   void detach(tiered_sequence* seq);
   void replan();
-  int allocate_slot(const tiered_sequence* requester);  // demotes another block when full
+  int allocate_slot();  // demotes the oldest complete device block when the pool is full
   void release_slot(int slot);
   // Moves one full block to `target`, falling back to slower tiers; returns where it ended up.
   kv_tier move_block(tiered_sequence& seq, int layer, int block, kv_tier target);

@@ -27,7 +27,7 @@ tiered_sequence::block_entry& tiered_sequence::ensure_open_block(int layer, int 
   auto& table = blocks_[layer];
   while (static_cast<int>(table.size()) <= block) table.emplace_back();
   block_entry& e = table[block];
-  if (e.slot < 0 && e.tier == kv_tier::device) e.slot = store_.allocate_slot(this);
+  if (e.slot < 0 && e.tier == kv_tier::device) e.slot = store_.allocate_slot();
   return e;
 }
 

@@ -72,7 +72,7 @@ class tiered_sequence final : public gpu::kv_source {
   std::vector<std::vector<block_entry>> blocks_;     // [layer][block]
   std::vector<std::vector<float>> open_hidden_;      // [layer]: the open block's hidden rows
   std::vector<std::vector<std::vector<float>>> kept_hidden_;  // [layer][block] when kept
-  std::vector<float> host_rows_;                     // scratch for token-granular copies
+  std::vector<int32_t> offsets_;                     // scratch: a block's selected rows
 };
 
 }  // namespace alisa::actors
