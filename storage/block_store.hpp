@@ -13,6 +13,7 @@
 // (the memory-tier actor that owns it); stores do no locking.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -59,6 +60,28 @@ class block_store {
   virtual absl::Status erase(const block_key& key) = 0;
   // Removes every value of the sequence (one range erase: keys are sequence-major).
   virtual absl::Status erase_sequence(uint64_t sequence) = 0;
+
+  // Token-granular read: a valid encoded value (block_codec.hpp framing, fresh CRC) holding only
+  // the rows at `offsets` of the stored value, in that order (num_tokens = offsets.size(); part,
+  // dtype, row_bytes and the statistics unchanged: int8 statistics are per block, so they travel
+  // whole). Empty `offsets` means the whole stored value, returned as get() would. Errors: those of
+  // get(); DataLoss when the stored value does not decode (its checksum is verified when
+  // verifies_on_read()); InvalidArgument for an offset outside the block. The view lives in
+  // `buffer` (or in the store, for empty offsets) until the next non-const call.
+  // The default reads the whole value and slices it; a remote store overrides it so that only the
+  // selected rows travel.
+  virtual absl::StatusOr<std::string_view> get_rows(const block_key& key,
+                                                    std::span<const int32_t> offsets,
+                                                    std::string& buffer);
+
+  // Whether get_rows() verifies the stored value's checksum before slicing. Values in this
+  // process's RAM are trusted (a token-granular read must not hash the whole block); values that
+  // went through a disk are not. The default decides by name(): only "ram" is trusted.
+  virtual bool verifies_on_read() const { return name() != "ram"; }
+
+  // Whether operations cross to another actor (possibly another node): they block on a reply and
+  // can fail with Unavailable when it is gone.
+  virtual bool is_remote() const { return false; }
 
   // Makes what was put durable in the store's files (RocksDB: memtable -> table files), so the
   // I/O errors of writing them surface now. A no-op for the RAM store.
