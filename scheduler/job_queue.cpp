@@ -45,6 +45,14 @@ bool job_queue::cancel(uint64_t job) {
   return true;
 }
 
+bool job_queue::requeue_front(uint64_t job, int prompt_tokens) {
+  if (running_.erase(job) == 0) return false;
+  waiting_.push_front({job, prompt_tokens});
+  return true;
+}
+
+void job_queue::set_max_running(int max_running) { options_.max_running = std::max(1, max_running); }
+
 int job_queue::queue_position(uint64_t job) const {
   for (size_t i = 0; i < waiting_.size(); ++i)
     if (waiting_[i].id == job) return static_cast<int>(i) + 1;

@@ -41,10 +41,17 @@ class job_queue {
   void finished(uint64_t job);
   // Removes a waiting or running job; false when it is neither.
   bool cancel(uint64_t job);
+  // A running job goes back to the head of the waiting queue (its worker died, or its KV was lost
+  // and it must prefill again): it joins before anything admitted later. Not counted against
+  // max_queued (it was already accepted). False when the job is not running.
+  bool requeue_front(uint64_t job, int prompt_tokens);
+  // How many jobs may run at once, e.g. max_running per worker times the workers alive (>= 1).
+  void set_max_running(int max_running);
 
   int num_queued() const { return static_cast<int>(waiting_.size()); }
   int num_running() const { return static_cast<int>(running_.size()); }
   bool is_running(uint64_t job) const { return running_.count(job) > 0; }
+  int max_running() const { return options_.max_running; }
   // 1-based place in the waiting queue; 0 when not waiting.
   int queue_position(uint64_t job) const;
 

@@ -77,5 +77,27 @@ TEST(JobQueue, OptionsMustBePositive) {
   EXPECT_THROW(job_queue(opts(1, 1, 0)), std::invalid_argument);
 }
 
+TEST(JobQueue, RequeuedJobJoinsFirstEvenWhenTheQueueIsFull) {
+  job_queue q(opts(1, 1, 1000));
+  q.admit(1, 10);
+  EXPECT_EQ(q.next_joiners(), (std::vector<uint64_t>{1}));
+  q.admit(2, 10);  // the queue is now full
+  EXPECT_TRUE(q.requeue_front(1, 10));
+  EXPECT_FALSE(q.is_running(1));
+  EXPECT_EQ(q.queue_position(1), 1);
+  EXPECT_EQ(q.next_joiners(), (std::vector<uint64_t>{1}));
+  EXPECT_FALSE(q.requeue_front(2, 10)) << "job 2 is waiting, not running";
+}
+
+TEST(JobQueue, MaxRunningFollowsTheWorkersAlive) {
+  job_queue q(opts(8, 1, 1000));
+  for (uint64_t id = 1; id <= 4; ++id) q.admit(id, 10);
+  EXPECT_EQ(q.next_joiners().size(), 1u);
+  q.set_max_running(3);
+  EXPECT_EQ(q.next_joiners().size(), 2u);
+  q.set_max_running(0);  // clamped: one job may always run
+  EXPECT_EQ(q.max_running(), 1);
+}
+
 }  // namespace
 }  // namespace alisa::scheduler
