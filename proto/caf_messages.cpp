@@ -3,9 +3,20 @@
 #include "caf/actor_system_config.hpp"
 #include "caf/binary_deserializer.hpp"
 #include "caf/error.hpp"
+#include "caf/message.hpp"
 #include "caf/sec.hpp"
 
 namespace alisa {
+namespace {
+
+// "alisa_tier not_found: no value for sequence 7 layer 0 keys block 3"
+std::string render_tier_error(uint8_t code, caf::atom_value, const caf::message& context) {
+  std::string out = "alisa_tier " + to_string(static_cast<tier_error>(code));
+  if (context.match_elements<std::string>()) out += ": " + context.get_as<std::string>(0);
+  return out;
+}
+
+}  // namespace
 
 void register_message_types(caf::actor_system_config& cfg) {
   // The names are the wire identity of each type: identical on every node, never renamed alone.
@@ -21,7 +32,22 @@ void register_message_types(caf::actor_system_config& cfg) {
       .add_message_type<node_hello>("alisa.node_hello")
       .add_message_type<tier_usage>("alisa.tier_usage")
       .add_message_type<step_plan>("alisa.step_plan")
-      .add_message_type<step_report>("alisa.step_report");
+      .add_message_type<step_report>("alisa.step_report")
+      .add_message_type<kv_put_result>("alisa.kv_put_result")
+      .add_message_type<kv_erase>("alisa.kv_erase")
+      .add_message_type<kv_erase_result>("alisa.kv_erase_result")
+      .add_message_type<tier_usage_request>("alisa.tier_usage_request");
+  cfg.add_error_category(tier_error_category, render_tier_error);
+}
+
+std::string to_string(tier_error code) {
+  switch (code) {
+    case tier_error::not_found: return "not_found";
+    case tier_error::data_loss: return "data_loss";
+    case tier_error::invalid_argument: return "invalid_argument";
+    case tier_error::io_error: return "io_error";
+  }
+  return "unknown";
 }
 
 caf::error inspect(caf::serializer& f, kv_payload& x) {

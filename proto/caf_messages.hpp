@@ -19,8 +19,11 @@
 #include <string>
 #include <type_traits>
 
+#include "caf/atom.hpp"
 #include "caf/deserializer.hpp"
+#include "caf/error.hpp"
 #include "caf/fwd.hpp"
+#include "caf/make_message.hpp"  // CAF_ERROR_CODE_ENUM builds error context messages
 #include "caf/meta/type_name.hpp"
 #include "caf/serializer.hpp"
 #include "proto/ids.hpp"
@@ -84,7 +87,8 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, submit_job& x) {
-  return f(caf::meta::type_name("alisa.submit_job"), x.id, x.prompt_ids, x.sampling);
+  return f(caf::meta::type_name("alisa.submit_job"), x.id, x.prompt_ids, x.sampling,
+           x.prompt_text);
 }
 
 template <class Inspector>
@@ -105,7 +109,10 @@ typename Inspector::result_type inspect(Inspector& f, token_chunk& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_finished& x) {
   return f(caf::meta::type_name("alisa.job_finished"), x.id, x.finish_reason,
-           x.num_prompt_tokens, x.num_generated_tokens, x.prefill_ms, x.decode_ms);
+           x.num_prompt_tokens, x.num_generated_tokens, x.prefill_ms, x.decode_ms,
+           x.num_decode_steps, x.kv_tokens_attended_per_step, x.kv_bytes_read_per_step,
+           x.attention_ms, x.selection_ms, x.kv_transfer_ms, x.recompute_ms,
+           x.tokens_recomputed, x.memory_node_peak_bytes);
 }
 
 template <class Inspector>
@@ -125,7 +132,8 @@ typename Inspector::result_type inspect(Inspector& f, step_plan& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_report& x) {
-  return f(caf::meta::type_name("alisa.step_report"), x.chunks, x.finished, x.failed);
+  return f(caf::meta::type_name("alisa.step_report"), x.chunks, x.finished, x.failed,
+           x.lost);
 }
 
 // -- worker <-> memory tier ------------------------------------------------------------------
@@ -167,4 +175,34 @@ typename Inspector::result_type inspect(Inspector& f, tier_usage& x) {
            x.nvme_bytes_used, x.nvme_budget);
 }
 
+// -- memory tier protocol (the block at the end of messages.hpp) ------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_put_result& x) {
+  return f(caf::meta::type_name("alisa.kv_put_result"), x.outcome, x.error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_erase& x) {
+  return f(caf::meta::type_name("alisa.kv_erase"), x.sequence, x.whole_sequence, x.layer, x.part,
+           x.block);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_erase_result& x) {
+  return f(caf::meta::type_name("alisa.kv_erase_result"), x.error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tier_usage_request&) {
+  return f(caf::meta::type_name("alisa.tier_usage_request"));
+}
+
+// The caf::error category of tier_error ("alisa_tier"): `caf::make_error(tier_error::not_found,
+// std::string(why))` builds one; register_message_types() registers a renderer for it.
+inline constexpr caf::atom_value tier_error_category = caf::atom("alisa_tier");
+std::string to_string(tier_error code);
+
 }  // namespace alisa
+
+CAF_ERROR_CODE_ENUM(alisa::tier_error, "alisa_tier")

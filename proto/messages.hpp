@@ -19,11 +19,14 @@
 
 namespace alisa {
 
-// A generation job: prompt token ids (with BOS) and how to sample.
+// A generation job: prompt token ids (with BOS) and how to sample. A client without the model's
+// tokenizer (alisa submit) sends prompt_text instead and leaves prompt_ids empty: the coordinator
+// encodes it (with BOS) before admission.
 struct submit_job {
   request_id id;
   std::vector<int32_t> prompt_ids;
   sampling_params sampling;
+  std::string prompt_text;
 };
 
 struct job_accepted {
@@ -44,6 +47,9 @@ struct token_chunk {
   std::string text;
 };
 
+// A job's end and its statistics, with gpu::generation_result's meanings: the attention figures
+// cover the decode steps only (every forward pass after the prompt's). A step that several jobs
+// share is split between them as actors/batch_engine.hpp describes; alone, the figures are exact.
 struct job_finished {
   request_id id;
   std::string finish_reason;  // eos | length | stop | context_full | cancelled
@@ -51,6 +57,18 @@ struct job_finished {
   int num_generated_tokens = 0;
   double prefill_ms = 0.0;
   double decode_ms = 0.0;
+  int num_decode_steps = 0;                  // forward passes timed in decode_ms
+  double kv_tokens_attended_per_step = 0.0;  // tokens one query head attended per layer (mean)
+  double kv_bytes_read_per_step = 0.0;       // K+V bytes attention read per step, all layers
+  double attention_ms = 0.0;
+  double selection_ms = 0.0;
+  double kv_transfer_ms = 0.0;  // tiered KV only: moving rows between tiers
+  double recompute_ms = 0.0;    // tiered KV only: recomputing dropped rows
+  int64_t tokens_recomputed = 0;  // (token, layer) K/V rows recomputed
+  // Bytes of KV and hidden states the job's worker held on each memory node (the worker's peak
+  // while the job ran; all its jobs together), in the order the nodes joined. Empty without
+  // memory nodes.
+  std::vector<uint64_t> memory_node_peak_bytes;
 };
 
 // Accepted, then lost: a fault nothing could recover from (the reason says which).
@@ -110,11 +128,60 @@ struct step_plan {
   std::vector<request_id> cancelled;
 };
 
-// Worker -> coordinator, the step's outcome: new text per job, and jobs that ended.
+// Worker -> coordinator, the step's outcome: new text per job, and jobs that ended. `failed` jobs
+// cannot run (refused by the engine); `lost` jobs ran into a fault mid-generation (their KV and the
+// hidden states to recompute it are gone, a step threw): the worker dropped them, and the
+// coordinator may restart them from their prompt (re-prefill).
 struct step_report {
   std::vector<token_chunk> chunks;
   std::vector<job_finished> finished;
   std::vector<job_failed> failed;
+  std::vector<job_failed> lost;
+};
+
+}  // namespace alisa
+
+namespace alisa {
+
+// -- worker <-> memory tier: the rest of the protocol (actors/memory_tier.hpp draws it) --------
+//
+//   worker ──kv_payload (whole value)──> memory_tier ──kv_put_result──> worker
+//   worker ──kv_fetch──> memory_tier ──kv_payload (the fetched rows) | error (tier_error)──> worker
+//   worker ──kv_erase──> memory_tier ──kv_erase_result──> worker
+//   anyone ──tier_usage_request──> memory_tier ──tier_usage──> anyone
+
+// How a put ended; the values match storage::put_outcome (proto cannot name storage/).
+enum class kv_put_outcome : uint8_t { stored = 0, full = 1, failed = 2 };
+
+struct kv_put_result {
+  uint8_t outcome = 0;  // a kv_put_outcome
+  std::string error;    // set only when outcome is failed: the tier's I/O error
+};
+
+// Removes one block value, or every value of the sequence when whole_sequence is set (then layer,
+// part and block are ignored). Absent values are not an error.
+struct kv_erase {
+  seq_id sequence;
+  bool whole_sequence = false;
+  uint16_t layer = 0;
+  kv_part part = kv_part::keys;
+  uint32_t block = 0;
+};
+
+struct kv_erase_result {
+  std::string error;  // empty: erased; else the tier's I/O error
+};
+
+// Asks a memory tier for its tier_usage.
+struct tier_usage_request {};
+
+// Why a memory tier answered a request with an error instead of a result. Travels as the code
+// of a caf::error in the "alisa_tier" category (proto/caf_messages.hpp), with a message.
+enum class tier_error : uint8_t {
+  not_found = 1,         // no value under the key: recompute it
+  data_loss = 2,         // the stored value is corrupt (checksum, framing)
+  invalid_argument = 3,  // a malformed request (an offset outside the block, a partial put)
+  io_error = 4,          // the tier's store failed an operation
 };
 
 }  // namespace alisa

@@ -39,7 +39,8 @@ bool operator==(const sampling_params& a, const sampling_params& b) {
          a.ignore_eos == b.ignore_eos;
 }
 bool operator==(const submit_job& a, const submit_job& b) {
-  return a.id == b.id && a.prompt_ids == b.prompt_ids && a.sampling == b.sampling;
+  return a.id == b.id && a.prompt_ids == b.prompt_ids && a.sampling == b.sampling &&
+         a.prompt_text == b.prompt_text;
 }
 bool operator==(const job_accepted& a, const job_accepted& b) {
   return a.id == b.id && a.queue_position == b.queue_position;
@@ -54,7 +55,13 @@ bool operator==(const job_finished& a, const job_finished& b) {
   return a.id == b.id && a.finish_reason == b.finish_reason &&
          a.num_prompt_tokens == b.num_prompt_tokens &&
          a.num_generated_tokens == b.num_generated_tokens && a.prefill_ms == b.prefill_ms &&
-         a.decode_ms == b.decode_ms;
+         a.decode_ms == b.decode_ms && a.num_decode_steps == b.num_decode_steps &&
+         a.kv_tokens_attended_per_step == b.kv_tokens_attended_per_step &&
+         a.kv_bytes_read_per_step == b.kv_bytes_read_per_step &&
+         a.attention_ms == b.attention_ms && a.selection_ms == b.selection_ms &&
+         a.kv_transfer_ms == b.kv_transfer_ms && a.recompute_ms == b.recompute_ms &&
+         a.tokens_recomputed == b.tokens_recomputed &&
+         a.memory_node_peak_bytes == b.memory_node_peak_bytes;
 }
 bool operator==(const job_failed& a, const job_failed& b) {
   return a.id == b.id && a.reason == b.reason;
@@ -80,8 +87,17 @@ bool operator==(const step_plan& a, const step_plan& b) {
   return a.joiners == b.joiners && a.cancelled == b.cancelled;
 }
 bool operator==(const step_report& a, const step_report& b) {
-  return a.chunks == b.chunks && a.finished == b.finished && a.failed == b.failed;
+  return a.chunks == b.chunks && a.finished == b.finished && a.failed == b.failed &&
+         a.lost == b.lost;
 }
+bool operator==(const kv_put_result& a, const kv_put_result& b) {
+  return a.outcome == b.outcome && a.error == b.error;
+}
+bool operator==(const kv_erase& a, const kv_erase& b) {
+  return a.sequence == b.sequence && a.whole_sequence == b.whole_sequence &&
+         a.layer == b.layer && a.part == b.part && a.block == b.block;
+}
+bool operator==(const kv_erase_result& a, const kv_erase_result& b) { return a.error == b.error; }
 
 // gtest prints failing values through CAF's stringification (kv_payload shows its byte count).
 #define ALISA_PRINT_WITH_CAF(T) \
@@ -97,6 +113,9 @@ ALISA_PRINT_WITH_CAF(kv_fetch)
 ALISA_PRINT_WITH_CAF(kv_payload)
 ALISA_PRINT_WITH_CAF(node_hello)
 ALISA_PRINT_WITH_CAF(tier_usage)
+ALISA_PRINT_WITH_CAF(kv_put_result)
+ALISA_PRINT_WITH_CAF(kv_erase)
+ALISA_PRINT_WITH_CAF(kv_erase_result)
 #undef ALISA_PRINT_WITH_CAF
 
 namespace {
@@ -133,10 +152,12 @@ struct sample<submit_job> {
     x.sampling.max_tokens = 257;
     x.sampling.stop = {"\n\n", "</s>", "ünïcödé", std::string("a\0b", 3)};
     x.sampling.ignore_eos = true;
+    x.prompt_text = "Once upon a time, ünïcödé";
     return x;
   }
   static submit_job emptied(submit_job x) {
     x.prompt_ids.clear();
+    x.prompt_text.clear();
     x.sampling.stop.clear();
     return x;
   }
@@ -173,9 +194,14 @@ struct sample<token_chunk> {
 template <>
 struct sample<job_finished> {
   static constexpr const char* name = "alisa.job_finished";
-  static job_finished filled() { return {request_id{45}, "stop", 123, 456, 12.5, 3456.0625}; }
+  static job_finished filled() {
+    // Distinct values in every field, and a recompute count past 32 bits.
+    return {request_id{45}, "stop", 123, 456, 12.5, 3456.0625, 455, 37.25, 98304.5, 7.75,
+            1.125, 2.5, 0.0625, int64_t{5} << 33, {786432, uint64_t{3} << 40}};
+  }
   static job_finished emptied(job_finished x) {
     x.finish_reason.clear();
+    x.memory_node_peak_bytes.clear();
     return x;
   }
 };
@@ -261,12 +287,43 @@ struct sample<step_report> {
   static constexpr const char* name = "alisa.step_report";
   static step_report filled() {
     return {{sample<token_chunk>::filled()}, {sample<job_finished>::filled()},
-            {sample<job_failed>::filled(), sample<job_failed>::filled()}};
+            {sample<job_failed>::filled(), sample<job_failed>::filled()},
+            {sample<job_failed>::filled()}};
   }
   static step_report emptied(step_report x) {
     x.chunks.clear();
     x.finished.clear();
     x.failed.clear();
+    x.lost.clear();
+    return x;
+  }
+};
+
+template <>
+struct sample<kv_put_result> {
+  static constexpr const char* name = "alisa.kv_put_result";
+  static kv_put_result filled() {
+    return {static_cast<uint8_t>(kv_put_outcome::failed), "rocksdb store /nvme: No space left"};
+  }
+  static kv_put_result emptied(kv_put_result x) {
+    x.error.clear();
+    return x;
+  }
+};
+
+template <>
+struct sample<kv_erase> {
+  static constexpr const char* name = "alisa.kv_erase";
+  static kv_erase filled() { return {seq_id{12}, true, 65535, kv_part::values, 1u << 31}; }
+  static kv_erase emptied(kv_erase x) { return x; }
+};
+
+template <>
+struct sample<kv_erase_result> {
+  static constexpr const char* name = "alisa.kv_erase_result";
+  static kv_erase_result filled() { return {"IO error: rocksdb delete range"}; }
+  static kv_erase_result emptied(kv_erase_result x) {
+    x.error.clear();
     return x;
   }
 };
@@ -306,7 +363,7 @@ T round_trip(const T& x) {
 using message_types = ::testing::Types<submit_job, job_accepted, job_rejected, token_chunk,
                                        job_finished, job_failed, cancel_job, kv_fetch,
                                        kv_payload, node_hello, tier_usage, step_plan,
-                                       step_report>;
+                                       step_report, kv_put_result, kv_erase, kv_erase_result>;
 
 class type_names {
  public:
@@ -420,7 +477,46 @@ TYPED_TEST(CafRoundTrip, UnregisteredSystemCannotReadIt) {
 TYPED_TEST(CafRoundTrip, PrintsWithTypeName) {
   const std::string text = caf::deep_to_string(sample<TypeParam>::filled());
   EXPECT_EQ(text.rfind(sample<TypeParam>::name, 0), 0u) << text;
-  EXPECT_LT(text.size(), 400u) << "printing must not dump payloads";
+  // A dumped payload (kv_payload's sample holds 1 MiB) would be megabytes; step_report, which
+  // nests several messages with every field set, prints about 500 characters.
+  EXPECT_LT(text.size(), 1000u) << "printing must not dump payloads";
+}
+
+// -- tier_usage_request: no fields, so outside the typed tests (its sample equals its default) --
+
+TEST(CafTierUsageRequest, RegisteredAndTravelsInsideCafMessage) {
+  auto& sys = registered_system();
+  EXPECT_EQ(sys.types().portable_name(0, &typeid(tier_usage_request)), "alisa.tier_usage_request");
+  std::vector<char> buf;
+  {
+    caf::binary_serializer sink{sys, buf};
+    ASSERT_FALSE(sink(caf::make_message(tier_usage_request{}, int32_t{3})));
+  }
+  caf::message out;
+  caf::binary_deserializer source{sys, buf};
+  ASSERT_FALSE(source(out));
+  EXPECT_TRUE((out.match_elements<tier_usage_request, int32_t>())) << caf::to_string(out);
+  EXPECT_EQ(caf::deep_to_string(tier_usage_request{}).rfind("alisa.tier_usage_request", 0), 0u);
+}
+
+// -- tier_error: the memory tier's error replies ---------------------------------------------
+
+TEST(CafTierError, CarriesCodeCategoryAndReasonThroughSerialisation) {
+  auto& sys = registered_system();
+  const caf::error in = caf::make_error(tier_error::data_loss, std::string("checksum mismatch"));
+  EXPECT_EQ(in.category(), tier_error_category);
+  std::vector<char> buf;
+  {
+    caf::binary_serializer sink{sys, buf};
+    ASSERT_FALSE(sink(in));
+  }
+  caf::error out;
+  caf::binary_deserializer source{sys, buf};
+  ASSERT_FALSE(source(out));
+  EXPECT_EQ(out, in);
+  EXPECT_EQ(out.code(), static_cast<uint8_t>(tier_error::data_loss));
+  EXPECT_EQ(sys.render(out).find("alisa_tier data_loss: checksum mismatch"), 0u)
+      << sys.render(out);
 }
 
 // -- kv_payload: the bulk path ---------------------------------------------------------------
