@@ -70,6 +70,18 @@ std::optional<std::string_view> tiered_kv_store::load_part(kv_tier tier, uint64_
   return *value;
 }
 
+std::optional<std::string_view> tiered_kv_store::load_rows(kv_tier tier, uint64_t sequence,
+                                                           int layer, int block, kv_part part,
+                                                           std::span<const int32_t> offsets,
+                                                           std::string& buffer, bool& sliced) {
+  storage::block_store* store = tier == kv_tier::host ? host_.get() : nvme_.get();
+  sliced = store && store->is_remote();
+  if (!sliced) return load_part(tier, sequence, layer, block, part, buffer);
+  auto value = store->get_rows(key_of(sequence, layer, block, part), offsets, buffer);
+  if (!value.ok()) return std::nullopt;
+  return *value;
+}
+
 bool tiered_kv_store::read_block(const tiered_sequence& seq, int layer, int block,
                                  block_bytes& out) {
   const auto& e = seq.blocks_[layer][block];

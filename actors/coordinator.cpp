@@ -1,9 +1,12 @@
 #include "actors/coordinator.hpp"
 
-#include <caf/event_based_actor.hpp>
 #include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "actors/runtime_atoms.hpp"
 #include "proto/caf_messages.hpp"
 
 namespace alisa::actors {
@@ -14,120 +17,279 @@ using self_ptr = caf::stateful_actor<coordinator_state>*;
 // Why a job cannot be admitted, or nullopt.
 std::optional<std::string> check_job(const submit_job& job, const coordinator_options& o) {
   if (job.prompt_ids.empty()) return std::string("empty prompt");
-  if (static_cast<int>(job.prompt_ids.size()) >= o.context_length)
+  if (o.context_length > 0 && static_cast<int>(job.prompt_ids.size()) >= o.context_length)
     return absl::StrCat("prompt is ", job.prompt_ids.size(), " tokens but the model's context is ",
                         o.context_length, " (at most ", o.context_length - 1, " prompt tokens)");
   for (int32_t t : job.prompt_ids)
-    if (t < 0 || t >= o.vocab_size) return absl::StrCat("token id ", t, " is outside the vocabulary");
+    if (t < 0 || (o.vocab_size > 0 && t >= o.vocab_size))
+      return absl::StrCat("token id ", t, " is outside the vocabulary");
   return validate(job.sampling);
 }
 
-void deliver(self_ptr self, uint64_t id, const caf::message& msg) {
-  auto it = self->state.clients.find(id);
-  if (it != self->state.clients.end()) self->send(it->second, msg);
+// Fills prompt_ids from prompt_text (with BOS; an empty text is BOS alone) when the client sent
+// no token ids.
+void encode_text(submit_job& job, const coordinator_options& o) {
+  if (!job.prompt_ids.empty() || !o.tokenizer) return;
+  const auto ids = o.tokenizer->encode(job.prompt_text, /*add_bos=*/true);
+  job.prompt_ids.assign(ids.begin(), ids.end());
+  if (job.prompt_ids.empty() && o.bos_token_id >= 0) job.prompt_ids.push_back(o.bos_token_id);
 }
 
-void forget(self_ptr self, uint64_t id) {
-  self->state.queue->finished(id);
-  self->state.clients.erase(id);
+void deliver(self_ptr self, uint64_t id, caf::message msg) {
+  auto it = self->state.jobs.find(id);
+  if (it != self->state.jobs.end() && it->second.client) self->send(it->second.client, std::move(msg));
 }
 
-void maybe_step(self_ptr self);
+int num_alive(const coordinator_state& st) {
+  int n = 0;
+  for (const auto& w : st.workers) n += w.alive() ? 1 : 0;
+  return n;
+}
 
-void on_report(self_ptr self, step_report& report) {
+// Jobs may run per_worker_running per worker alive (at least one, so admission keeps working
+// while no worker is there: joiners wait in the queue until one joins).
+void update_capacity(coordinator_state& st) {
+  st.queue->set_max_running(st.per_worker_running * std::max(1, num_alive(st)));
+}
+
+// A running job left its worker (finished, failed, cancelled).
+void leave_worker(coordinator_state& st, coordinator_job& job) {
+  if (job.worker >= 0) --st.workers[static_cast<size_t>(job.worker)].num_running;
+  job.worker = -1;
+}
+
+void end_job(self_ptr self, uint64_t id) {
   auto& st = self->state;
-  st.stepping = false;
-  for (auto& c : report.chunks) deliver(self, c.id.value, caf::make_message(std::move(c)));
+  auto it = st.jobs.find(id);
+  if (it == st.jobs.end()) return;
+  leave_worker(st, it->second);
+  st.queue->finished(id);
+  st.jobs.erase(it);
+}
+
+// Back to the head of the queue, to prefill again on whichever worker is free; or failed for
+// good after max_restarts.
+void restart_job(self_ptr self, uint64_t id, const std::string& reason, int max_restarts) {
+  auto& st = self->state;
+  auto it = st.jobs.find(id);
+  if (it == st.jobs.end()) return;
+  coordinator_job& job = it->second;
+  if (++job.restarts > max_restarts) {
+    deliver(self, id, caf::make_message(job_failed{
+                          request_id{id}, absl::StrCat(reason, " (gave up after ", max_restarts,
+                                                       " restarts)")}));
+    end_job(self, id);
+    return;
+  }
+  leave_worker(st, job);
+  st.queue->requeue_front(id, static_cast<int>(job.job.prompt_ids.size()));
+  job.tokens_produced = 0;
+  job.text_produced = 0;
+  ++st.restarts;
+}
+
+// Forwards what the client has not received yet: all of it on a first attempt, the part beyond
+// the previous attempt's output after a restart (the same tokens, generated again).
+void forward_chunk(self_ptr self, token_chunk& chunk) {
+  auto it = self->state.jobs.find(chunk.id.value);
+  if (it == self->state.jobs.end()) return;  // cancelled meanwhile
+  coordinator_job& job = it->second;
+  token_chunk fresh{chunk.id, {}, {}};
+  for (int32_t t : chunk.token_ids)
+    if (++job.tokens_produced > job.tokens_delivered) fresh.token_ids.push_back(t);
+  const size_t start = job.text_produced;
+  job.text_produced += chunk.text.size();
+  if (job.text_produced > job.text_delivered)
+    fresh.text = chunk.text.substr(job.text_delivered > start ? job.text_delivered - start : 0);
+  job.tokens_delivered = std::max(job.tokens_delivered, job.tokens_produced);
+  job.text_delivered = std::max(job.text_delivered, job.text_produced);
+  if (!fresh.token_ids.empty() || !fresh.text.empty())
+    self->send(job.client, std::move(fresh));
+}
+
+void schedule(self_ptr self, const coordinator_options& o);
+
+void on_report(self_ptr self, size_t w, step_report& report, const coordinator_options& o) {
+  auto& st = self->state;
+  st.workers[w].stepping = false;
+  if (!st.workers[w].alive()) return;  // its jobs were already restarted elsewhere
+  for (auto& c : report.chunks) forward_chunk(self, c);
   for (auto& f : report.finished) {
     const uint64_t id = f.id.value;
     deliver(self, id, caf::make_message(std::move(f)));
-    forget(self, id);
+    end_job(self, id);
   }
   for (auto& f : report.failed) {
     const uint64_t id = f.id.value;
     deliver(self, id, caf::make_message(std::move(f)));
-    forget(self, id);
+    end_job(self, id);
   }
-  maybe_step(self);
+  for (auto& f : report.lost) restart_job(self, f.id.value, f.reason, o.max_restarts);
+  schedule(self, o);
 }
 
-// Sends the next step plan when nothing is in flight and anything runs or waits.
-void maybe_step(self_ptr self) {
+// The worker is gone: its jobs restart on the others (or wait for one to join).
+void worker_down(self_ptr self, size_t w, const std::string& why, const coordinator_options& o) {
   auto& st = self->state;
-  if (st.stepping || (st.queue->num_running() == 0 && st.queue->num_queued() == 0)) return;
+  if (!st.workers[w].alive()) return;
+  st.workers[w].handle = nullptr;
+  st.workers[w].joiners.clear();
+  st.workers[w].cancelled.clear();
+  std::vector<uint64_t> orphans;
+  for (const auto& [id, job] : st.jobs)
+    if (job.worker == static_cast<int>(w)) orphans.push_back(id);
+  for (uint64_t id : orphans) restart_job(self, id, "worker failed: " + why, o.max_restarts);
+  st.workers[w].num_running = 0;
+  update_capacity(st);
+  schedule(self, o);
+}
+
+// Sends worker w its next plan when it has none in flight and has anything to do.
+void step_worker(self_ptr self, size_t w, const coordinator_options& o) {
+  auto& worker = self->state.workers[w];
+  if (!worker.alive() || worker.stepping) return;
+  if (worker.joiners.empty() && worker.cancelled.empty() && worker.num_running == 0) return;
   step_plan plan;
-  for (uint64_t id : st.queue->next_joiners()) {
-    plan.joiners.push_back(std::move(st.waiting[id]));
-    st.waiting.erase(id);
-  }
-  plan.cancelled.swap(st.cancelled);
-  if (plan.joiners.empty() && st.queue->num_running() == 0) return;
-  st.stepping = true;
-  self->request(st.worker, caf::infinite, std::move(plan))
-      .then([self](step_report& report) { on_report(self, report); },
-            [self](caf::error& err) {
-              // The worker is gone: every running job fails; waiting ones stay queued.
-              self->state.stepping = false;
-              for (auto it = self->state.clients.begin(); it != self->state.clients.end();) {
-                const uint64_t id = it->first;
-                ++it;
-                if (!self->state.queue->is_running(id)) continue;
-                deliver(self, id, caf::make_message(job_failed{
-                                      request_id{id}, "worker failed: " + to_string(err)}));
-                forget(self, id);
-              }
+  for (uint64_t id : worker.joiners) plan.joiners.push_back(self->state.jobs.at(id).job);
+  worker.joiners.clear();
+  plan.cancelled.swap(worker.cancelled);
+  worker.stepping = true;
+  self->request(worker.handle, caf::infinite, std::move(plan))
+      .then([self, w, o](step_report& report) { on_report(self, w, report, o); },
+            [self, w, o](caf::error& err) {
+              self->state.workers[w].stepping = false;
+              worker_down(self, w, to_string(err), o);
             });
+}
+
+// Places the queue's joiners on the least-loaded workers, then steps every worker with work.
+void schedule(self_ptr self, const coordinator_options& o) {
+  auto& st = self->state;
+  if (num_alive(st) > 0) {
+    for (uint64_t id : st.queue->next_joiners()) {
+      size_t best = 0;
+      int best_load = std::numeric_limits<int>::max();
+      for (size_t w = 0; w < st.workers.size(); ++w)
+        if (st.workers[w].alive() && st.workers[w].num_running < best_load) {
+          best = w;
+          best_load = st.workers[w].num_running;
+        }
+      st.workers[best].joiners.push_back(id);
+      ++st.workers[best].num_running;
+      st.jobs.at(id).worker = static_cast<int>(best);
+    }
+  }
+  for (size_t w = 0; w < st.workers.size(); ++w) step_worker(self, w, o);
 }
 
 void cancel(self_ptr self, uint64_t id) {
   auto& st = self->state;
-  const bool running = st.queue->is_running(id);
-  if (!st.queue->cancel(id)) return;
-  if (running) st.cancelled.push_back(request_id{id});
-  st.waiting.erase(id);
-  st.clients.erase(id);
+  auto it = st.jobs.find(id);
+  if (it == st.jobs.end()) return;
+  if (it->second.worker >= 0) {
+    auto& worker = st.workers[static_cast<size_t>(it->second.worker)];
+    auto& j = worker.joiners;
+    if (auto pos = std::find(j.begin(), j.end(), id); pos != j.end())
+      j.erase(pos);  // never sent: nothing to free on the worker
+    else
+      worker.cancelled.push_back(request_id{id});
+  }
+  leave_worker(st, it->second);
+  st.queue->cancel(id);
+  st.jobs.erase(it);
+}
+
+void add_worker(self_ptr self, const caf::actor& handle, const coordinator_options& o) {
+  auto& st = self->state;
+  self->monitor(handle);
+  st.workers.push_back(coordinator_worker{handle, {}, {}, 0, false});
+  self->send(handle, memory_nodes_atom::value, st.memory_nodes);
+  update_capacity(st);
+  schedule(self, o);
+}
+
+void broadcast_memory_nodes(self_ptr self) {
+  for (const auto& w : self->state.workers)
+    if (w.alive()) self->send(w.handle, memory_nodes_atom::value, self->state.memory_nodes);
+}
+
+void on_down(self_ptr self, const caf::down_msg& down, const coordinator_options& o) {
+  auto& st = self->state;
+  for (size_t w = 0; w < st.workers.size(); ++w)
+    if (st.workers[w].alive() && st.workers[w].handle.address() == down.source) {
+      worker_down(self, w, to_string(down.reason), o);
+      return;
+    }
+  auto& mem = st.memory_nodes;
+  const auto m = std::find_if(mem.begin(), mem.end(),
+                              [&](const caf::actor& a) { return a.address() == down.source; });
+  if (m != mem.end()) {
+    mem.erase(m);
+    broadcast_memory_nodes(self);
+    return;
+  }
+  // A client that goes away cancels its jobs (their KV is freed at the next step).
+  std::vector<uint64_t> gone;
+  for (const auto& [id, job] : st.jobs)
+    if (job.client.address() == down.source) gone.push_back(id);
+  for (uint64_t id : gone) cancel(self, id);
+  schedule(self, o);
+}
+
+void on_submit(self_ptr self, submit_job& job, const coordinator_options& o) {
+  auto& st = self->state;
+  auto client = caf::actor_cast<caf::actor>(self->current_sender());
+  job.id = request_id{st.next_id++};
+  encode_text(job, o);
+  if (auto bad = check_job(job, o)) {
+    self->send(client, job_rejected{job.id, *bad});
+    return;
+  }
+  if (st.queue->admit(job.id.value, static_cast<int>(job.prompt_ids.size())) ==
+      scheduler::admission::queue_full) {
+    self->send(client, job_rejected{job.id, absl::StrCat("queue full (", o.batching.max_queued,
+                                                         " jobs waiting); retry later")});
+    return;
+  }
+  if (client) self->monitor(client);
+  const request_id id = job.id;
+  st.jobs[id.value] = coordinator_job{std::move(job), client};
+  self->send(client, job_accepted{id, st.queue->queue_position(id.value)});
+  schedule(self, o);
 }
 
 }  // namespace
 
-caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self, caf::actor worker,
-                          coordinator_options options) {
+caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
+                          std::vector<caf::actor> workers, coordinator_options options) {
   self->state.queue = std::make_unique<scheduler::job_queue>(options.batching);
-  self->state.worker = worker;
+  self->state.per_worker_running = options.batching.max_running;
   self->set_default_handler(caf::drop);
-  // A client that goes away cancels its jobs (their KV is freed at the next step).
-  self->set_down_handler([self](caf::down_msg& down) {
-    std::vector<uint64_t> gone;
-    for (const auto& [id, client] : self->state.clients)
-      if (client.address() == down.source) gone.push_back(id);
-    for (uint64_t id : gone) cancel(self, id);
-  });
+  self->set_down_handler([self, options](caf::down_msg& down) { on_down(self, down, options); });
+  for (auto& w : workers) add_worker(self, w, options);
   return {
-      [self, options](submit_job& job) {
-        auto client = caf::actor_cast<caf::actor>(self->current_sender());
-        const request_id id{self->state.next_id++};
-        job.id = id;
-        if (auto bad = check_job(job, options)) {
-          self->send(client, job_rejected{job.id, *bad});
-          return;
-        }
-        if (self->state.queue->admit(job.id.value, static_cast<int>(job.prompt_ids.size())) ==
-            scheduler::admission::queue_full) {
-          self->send(client, job_rejected{job.id, absl::StrCat("queue full (",
-                                                               options.batching.max_queued,
-                                                               " jobs waiting); retry later")});
-          return;
-        }
-        self->monitor(client);
-        self->state.clients[id.value] = client;
-        const int position = self->state.queue->queue_position(id.value);
-        self->state.waiting[id.value] = std::move(job);
-        self->send(client, job_accepted{id, position});
-        maybe_step(self);
-      },
-      [self](cancel_job& c) {
+      [self, options](submit_job& job) { on_submit(self, job, options); },
+      [self, options](cancel_job& c) {
         cancel(self, c.id.value);
-        maybe_step(self);
+        schedule(self, options);
+      },
+      [self, options](node_hello& hello) {
+        auto node = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!node) return;  // an anonymous hello names no node
+        if (hello.role == "worker") {
+          add_worker(self, node, options);
+        } else if (hello.role == "memory") {
+          self->monitor(node);
+          self->state.memory_nodes.push_back(node);
+          broadcast_memory_nodes(self);
+        }
+      },
+      [self](status_atom) {
+        const auto& st = self->state;
+        return caf::make_message(static_cast<uint32_t>(num_alive(st)),
+                                 static_cast<uint32_t>(st.memory_nodes.size()),
+                                 static_cast<uint32_t>(st.queue->num_queued()),
+                                 static_cast<uint32_t>(st.queue->num_running()), st.restarts);
       },
   };
 }

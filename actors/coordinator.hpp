@@ -1,13 +1,25 @@
 #pragma once
-// coordinator — admission with a bounded queue and continuous batching over one gpu_worker.
+// coordinator — admission with a bounded queue, continuous batching over any number of
+// gpu_workers, cluster membership and failure handling.
 //
-//   client ──submit_job──> coordinator: checks the job (prompt fits the context, sampling values
-//     valid), queues it (job_accepted) or refuses it (job_rejected: queue full, bad job);
-//   between steps: joiners = job_queue::next_joiners(); coordinator ──step_plan──> worker;
+//   client ──submit_job──> coordinator: encodes prompt_text when the job has no token ids, checks
+//     the job (prompt fits the context, token ids in the vocabulary, sampling values valid),
+//     queues it (job_accepted) or refuses it (job_rejected: queue full, no workers, bad job);
+//   between steps: joiners = job_queue::next_joiners(), each placed on the alive worker running
+//     the fewest jobs; every worker with work gets its own step_plan, and steps run on all
+//     workers at once (one plan in flight per worker);
 //   worker's step_report: token_chunk → its client, job_finished / job_failed → its client and the
-//     job leaves the queue; then the next step, while anything runs or waits;
+//     job leaves; `lost` jobs restart from their prompt (at most max_restarts times);
 //   client ──cancel_job──> coordinator (or the client actor goes down): the job is dropped from the
-//     queue or, if running, from the worker at the next step.
+//     queue or, if running, from its worker at that worker's next step (which frees its KV).
+//
+// Membership: a node's actor sends node_hello (role "worker" or "memory"); the coordinator
+// monitors it. Workers are told the memory nodes alive ((memory_nodes_atom, vector<actor>)) when
+// they join and whenever that set changes. A worker that goes down (or fails a step request)
+// takes its running jobs with it: they go back to the head of the queue and restart on another
+// worker. Restarts are invisible to clients: generation is deterministic for a given job (a job
+// with temperature > 0 and no seed gets one fixed at admission), so the coordinator forwards
+// only the tokens and text beyond what the client already received.
 //
 // Thread affinity: a CAF actor (its own state only).
 #include <caf/actor.hpp>
@@ -19,29 +31,57 @@
 #include <memory>
 #include <vector>
 
+#include "model/tokenizer.hpp"
 #include "proto/messages.hpp"
 #include "scheduler/job_queue.hpp"
 
 namespace alisa::actors {
 
 struct coordinator_options {
-  scheduler::batching_options batching;
+  scheduler::batching_options batching;  // max_running is per worker
   int context_length = 0;  // the workers' model context: longer prompts are refused at admission
   int vocab_size = 0;
+  int max_restarts = 2;    // restarts of one job after worker deaths or lost KV before it fails
+  // Encodes submit_job::prompt_text for jobs without token ids; null = such jobs are refused as
+  // an empty prompt.
+  std::shared_ptr<const model::tokenizer> tokenizer;
+  int bos_token_id = -1;   // the prompt of an empty text (a tokenizer that adds no BOS)
+};
+
+// One admitted job: what to (re)start it from and how much of it its client has received.
+struct coordinator_job {
+  submit_job job;
+  caf::actor client;
+  int worker = -1;               // index into coordinator_state::workers while running
+  int restarts = 0;
+  size_t tokens_delivered = 0;   // token ids the client received
+  size_t text_delivered = 0;     // text bytes the client received
+  size_t tokens_produced = 0;    // by the current attempt (restarts replay from 0)
+  size_t text_produced = 0;
+};
+
+struct coordinator_worker {
+  caf::actor handle;                   // null once it went down
+  std::vector<uint64_t> joiners;       // placed here, sent with the next plan
+  std::vector<request_id> cancelled;   // running here, to drop at the next plan
+  int num_running = 0;
+  bool stepping = false;
+  bool alive() const { return static_cast<bool>(handle); }
 };
 
 struct coordinator_state {
   std::unique_ptr<scheduler::job_queue> queue;  // made from the options when spawned
-  std::map<uint64_t, caf::actor> clients;      // request id -> who submitted it
-  std::map<uint64_t, submit_job> waiting;      // queued jobs' contents until they join
-  std::vector<request_id> cancelled;           // running jobs to drop at the next step
-  caf::actor worker;
-  bool stepping = false;
+  std::map<uint64_t, coordinator_job> jobs;     // every admitted job until it ends
+  std::vector<coordinator_worker> workers;      // by join order; dead ones stay as tombstones
+  std::vector<caf::actor> memory_nodes;
+  int per_worker_running = 1;
   uint64_t next_id = 1;
+  uint64_t restarts = 0;                        // over the coordinator's life (status)
   static inline const char* name = "alisa.coordinator";
 };
 
-caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self, caf::actor worker,
-                          coordinator_options options);
+// Spawns with the workers known up front (the embedded runtime); more can join with node_hello.
+caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
+                          std::vector<caf::actor> workers, coordinator_options options);
 
 }  // namespace alisa::actors

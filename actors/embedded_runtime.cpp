@@ -27,10 +27,14 @@ embedded_runtime::embedded_runtime(std::unique_ptr<local_engine> engine,
   o.batching = batching;
   o.context_length = engine_->config().max_position_embeddings;
   o.vocab_size = engine_->config().vocab_size;
+  // Non-owning: the engine outlives the coordinator (the destructor stops the actors first).
+  o.tokenizer = std::shared_ptr<const model::tokenizer>(std::shared_ptr<void>(), &engine_->tokenizer());
+  o.bos_token_id = engine_->config().bos_token_id;
   // The worker blocks its thread for a whole forward step: detached, so it never starves the
   // coordinator and the clients of scheduler threads.
   impl_->worker = impl_->system->spawn<caf::detached>(actors::gpu_worker, engine_.get());
-  impl_->coordinator = impl_->system->spawn(actors::coordinator, impl_->worker, o);
+  impl_->coordinator = impl_->system->spawn(actors::coordinator,
+                                                    std::vector<caf::actor>{impl_->worker}, o);
 }
 
 embedded_runtime::~embedded_runtime() {
@@ -50,30 +54,7 @@ const caf::actor& embedded_runtime::coordinator() const { return impl_->coordina
 
 job_outcome embedded_runtime::submit(const submit_job& job,
                                      const std::function<void(std::string_view)>& on_text) {
-  caf::scoped_actor self{*impl_->system};
-  self->send(impl_->coordinator, job);
-  job_outcome out;
-  bool done = false;
-  self->receive_while([&] { return !done; })(
-      [&](job_accepted&) { out.accepted = true; },
-      [&](job_rejected& r) {
-        out.error = r.reason;
-        done = true;
-      },
-      [&](token_chunk& c) {
-        out.token_ids.insert(out.token_ids.end(), c.token_ids.begin(), c.token_ids.end());
-        out.text += c.text;
-        if (on_text && !c.text.empty()) on_text(c.text);
-      },
-      [&](job_finished& f) {
-        out.finished = std::move(f);
-        done = true;
-      },
-      [&](job_failed& f) {
-        out.error = f.reason;
-        done = true;
-      });
-  return out;
+  return submit_and_wait(*impl_->system, impl_->coordinator, job, on_text);
 }
 
 }  // namespace alisa::actors

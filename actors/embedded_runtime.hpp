@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/client.hpp"
 #include "actors/local_engine.hpp"
 #include "proto/messages.hpp"
 #include "scheduler/job_queue.hpp"
@@ -22,14 +23,6 @@ class actor_system;
 }  // namespace caf
 
 namespace alisa::actors {
-
-struct job_outcome {
-  bool accepted = false;
-  std::string error;        // job_rejected / job_failed reason (empty when it finished)
-  job_finished finished;    // valid when error is empty
-  std::vector<int32_t> token_ids;
-  std::string text;
-};
 
 class embedded_runtime {
  public:

@@ -1,25 +1,43 @@
 #pragma once
 // gpu_worker — the actor that owns an engine (backend, model, KV) and runs one step plan at a time:
 // joiners are added to its batch_engine, cancelled jobs dropped, then one forward step runs and its
-// step_report is the reply. A joiner the engine refuses comes back in step_report::failed.
+// step_report is the reply. A joiner the engine refuses comes back in step_report::failed; a job
+// whose step hit a fault (KV and hidden states lost) in step_report::lost.
 //
 //   coordinator ──step_plan──> gpu_worker ──step_report (reply)──> coordinator
+//   coordinator ──(memory_nodes_atom, [memory_tier...])──> gpu_worker
+//
+// Memory nodes: with a tiered engine (--device-kv-budget), the memory tiers the coordinator names
+// become the engine's host tier, one remote_block_store each inside a spread_block_store, so a
+// sequence's KV can span nodes. Nodes that join later are added; lost ones are noticed by their
+// stores (their blocks become misses and are recomputed).
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <memory>
+#include <map>
+#include <set>
+#include <vector>
 
 #include "actors/batch_engine.hpp"
 
 namespace alisa::actors {
 
+class spread_block_store;
+
 struct gpu_worker_state {
   std::unique_ptr<batch_engine> batch;
+  spread_block_store* memory = nullptr;  // owned by the engine's tiered store once set
+  std::set<caf::actor_addr> memory_nodes;  // already added
+  // Running job -> bytes held on each memory node, peak over its steps (job_finished reports it).
+  std::map<uint64_t, std::vector<uint64_t>> memory_peaks;
   static inline const char* name = "alisa.gpu_worker";
 };
 
-// `engine` must outlive the actor (the embedded runtime owns both).
+// `engine` must outlive the actor (the embedded runtime / the node owns both), and with memory
+// nodes it must also be destroyed before the actor system: its host tier then holds scoped actors
+// of that system. Spawn detached: a step blocks its thread.
 caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, local_engine* engine);
 
 }  // namespace alisa::actors

@@ -4,35 +4,13 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "actors/model_card.hpp"
 #include "actors/policy_selection.hpp"
 #include "actors/tiered_sequence.hpp"
 #include "model/load_model.hpp"
 
 namespace alisa::actors {
 namespace {
-
-absl::StatusOr<std::unique_ptr<model::tokenizer>> open_tokenizer(const engine_options& options,
-                                                                 const model::model_config& config) {
-  std::string path = options.tokenizer;
-  if (path.empty()) {
-    auto found = model::find_tokenizer(options.model);
-    if (!found.ok()) {
-      if (options.model.rfind("synthetic:", 0) == 0)
-        return model::make_byte_tokenizer(config.vocab_size, config.bos_token_id,
-                                          config.eos_token_id);
-      return absl::NotFoundError(absl::StrCat("no tokenizer found for model ", options.model,
-                                              "; pass --tokenizer PATH"));
-    }
-    path = *found;
-  }
-  auto tok = model::load_tokenizer(path, config.vocab_size);
-  if (!tok.ok()) return tok.status();
-  if ((*tok)->vocab_size() > config.vocab_size)
-    return absl::InvalidArgumentError(absl::StrCat("tokenizer ", path, " has ", (*tok)->vocab_size(),
-                                                   " tokens but the model's vocabulary has ",
-                                                   config.vocab_size));
-  return tok;
-}
 
 // 260032 -> "260K", 6738415616 -> "6.74B": three significant digits for logs.
 std::string human_count(size_t n) {
@@ -86,7 +64,7 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
   engine->source_ = weights->source;
   engine->synthetic_ = weights->synthetic;
   engine->num_parameters_ = weights->num_parameters();
-  auto tok = open_tokenizer(options, engine->config_);
+  auto tok = open_engine_tokenizer(options, engine->config_);
   if (!tok.ok()) return tok.status();
   engine->tokenizer_ = std::move(*tok);
   try {

@@ -57,6 +57,7 @@ class local_engine {
 
   // The tiered KV store when options().tiers.tiered(), else nullptr (dense per-sequence caches).
   tiered_kv_store* tier_store() { return tiers_.get(); }
+  const tiered_kv_store* tier_store() const { return tiers_.get(); }
   // A sequence's KV holder in the tiered store (precondition: tier_store() != nullptr).
   std::unique_ptr<tiered_sequence> make_tiered_sequence(int final_length);
 

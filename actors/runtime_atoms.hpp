@@ -5,5 +5,9 @@
 namespace alisa::actors {
 
 using step_atom = caf::atom_constant<caf::atom("step")>;
+// coordinator -> worker: (memory_nodes_atom, std::vector<caf::actor>) the memory tiers alive.
+using memory_nodes_atom = caf::atom_constant<caf::atom("memnodes")>;
+// anyone -> coordinator: (status_atom) -> (workers alive, memory nodes, queued, running, restarts)
+using status_atom = caf::atom_constant<caf::atom("status")>;
 
 }  // namespace alisa::actors

@@ -13,7 +13,7 @@ std::optional<std::string> tier_options::validate() const {
     return "--force-phase must be 2 or 3 (got " + std::to_string(force_phase) + ")";
   if (force_phase != 0 && policy != scheduler::kv_policy::alisa)
     return "--force-phase applies to --policy alisa only";
-  if (force_phase == 2 && host_budget == 0 && nvme_dir.empty())
+  if (force_phase == 2 && host_budget == 0 && nvme_dir.empty() && !host_from_memory_nodes)
     return "--force-phase 2 needs a host or NVMe tier to offload to";
   if (policy == scheduler::kv_policy::vllm && (host_budget > 0 || !nvme_dir.empty()))
     return "--policy vllm keeps KV on the device only (no --host-kv-budget / --nvme-dir)";

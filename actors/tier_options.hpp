@@ -23,6 +23,9 @@ struct tier_options {
   // Bytes the NVMe tier buffers (RocksDB memtable, WAL off) before flushing to files; write errors
   // surface at a flush. Not a flag: tests lower it to see a failing disk quickly.
   uint64_t nvme_write_buffer = uint64_t{8} << 20;
+  // A worker node's host tier is the cluster's memory nodes, attached after opening
+  // (tiered_kv_store::use_host_store): validate() counts it as a host tier. Not a flag.
+  bool host_from_memory_nodes = false;
 
   bool tiered() const { return device_budget > 0; }
   // A message naming the bad option, or nullopt.

@@ -72,22 +72,27 @@ bool tiered_sequence::fetch_hidden_rows(int layer, int block, std::span<const in
   const size_t row_bytes = width * sizeof(float);
   const char* rows = nullptr;
   std::string buffer;
+  bool sliced = false;  // a memory node sent only the requested rows, in order
   if (e.hidden == hidden_place::kept) {
     rows = reinterpret_cast<const char*>(kept_hidden_[layer][block].data());
   } else if (e.hidden != hidden_place::absent) {
     const kv_tier t = e.hidden == hidden_place::host ? kv_tier::host : kv_tier::nvme;
-    auto value = store_.load_part(t, id_, layer, block, kv_part::hidden, buffer);
+    std::vector<int32_t> offsets(count);
+    for (size_t i = 0; i < count; ++i) offsets[i] = positions[first + i] % kv_block_tokens;
+    auto value = store_.load_rows(t, id_, layer, block, kv_part::hidden, offsets, buffer, sliced);
     if (!value) return false;
-    auto view = storage::decode_block(*value, /*verify_checksum=*/t == kv_tier::nvme);
+    auto view = storage::decode_block(*value, /*verify_checksum=*/t == kv_tier::nvme && !sliced);
     if (!view.ok()) return false;
     rows = view->rows.data();
     auto& s = store_.report_.tiers[static_cast<size_t>(t)];
     s.bytes_read += count * row_bytes;
   }
   if (!rows) return false;
-  for (size_t i = 0; i < count; ++i)
-    store_.backend_.upload(recompute_hidden + (recompute_index + i) * width,
-                           rows + (positions[first + i] % kv_block_tokens) * row_bytes, row_bytes);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t row = sliced ? i : static_cast<size_t>(positions[first + i] % kv_block_tokens);
+    store_.backend_.upload(recompute_hidden + (recompute_index + i) * width, rows + row * row_bytes,
+                           row_bytes);
+  }
   return true;
 }
 
@@ -100,11 +105,12 @@ bool tiered_kv_store::fetch_rows(const tiered_sequence& seq, int layer, int bloc
   const size_t dim = static_cast<size_t>(config_.kv_dim());
   const gpu::kv_rows_layout layout = gpu::kv_layout_for(kv_type_, config_.kv_dim(), kv_block_tokens);
   std::string buffer;
+  bool sliced = false;  // a memory node sent only the rows at `offsets`, in that order
   for (int part = 0; part < 2; ++part) {
-    auto value = load_part(e.tier, seq.id(), layer, block, part ? kv_part::values : kv_part::keys,
-                           buffer);
+    auto value = load_rows(e.tier, seq.id(), layer, block, part ? kv_part::values : kv_part::keys,
+                           offsets, buffer, sliced);
     if (!value) return false;
-    auto view = storage::decode_block(*value, verify);
+    auto view = storage::decode_block(*value, verify && !sliced);
     if (!view.ok()) {
       report_.warnings.push_back(absl::StrCat("sequence ", seq.id(), " layer ", layer, " block ",
                                               block, ": ", std::string(view.status().message()),
@@ -114,17 +120,18 @@ bool tiered_kv_store::fetch_rows(const tiered_sequence& seq, int layer, int bloc
     }
     float* out = part ? values : keys;
     const size_t row_bytes = view->header.row_bytes;
+    const auto row_of = [&](size_t i) { return sliced ? i : static_cast<size_t>(offsets[i]); };
     if (kv_type_ == kv_dtype::f32) {
       for (size_t i = 0; i < offsets.size(); ++i)
-        backend_.upload(out + i * dim, view->rows.data() + offsets[i] * row_bytes, row_bytes);
+        backend_.upload(out + i * dim, view->rows.data() + row_of(i) * row_bytes, row_bytes);
       continue;
     }
     // Other dtypes: the selected rows (and int8 statistics) go to a device slot, which the
     // backend converts to fp32 the same way it reads the device tier.
     const gpu::kv_rows rows = gpu::carve_kv_rows(fetch_keys_, layout, kv_type_, config_.kv_dim());
-    for (int32_t off : offsets)
-      backend_.upload(static_cast<char*>(rows.data) + off * row_bytes,
-                      view->rows.data() + off * row_bytes, row_bytes);
+    for (size_t i = 0; i < offsets.size(); ++i)
+      backend_.upload(static_cast<char*>(rows.data) + offsets[i] * row_bytes,
+                      view->rows.data() + row_of(i) * row_bytes, row_bytes);
     if (kv_type_ == kv_dtype::i8) {
       const size_t stat_bytes = view->stats.size() / 2;
       backend_.upload(rows.minimum, view->stats.data(), stat_bytes);

@@ -111,6 +111,19 @@ absl::StatusOr<std::unique_ptr<tiered_kv_store>> tiered_kv_store::open(
   return store;
 }
 
+void tiered_kv_store::use_host_store(std::unique_ptr<storage::block_store> store) {
+  host_ = std::move(store);
+  host_failed_ = false;
+  refresh_host_budget();
+}
+
+void tiered_kv_store::refresh_host_budget() {
+  options_.host_budget = host_ ? host_->budget_bytes() : 0;
+  plan_options_.budgets.host_bytes = options_.host_budget;
+  planner_ = std::make_unique<scheduler::phase_planner>(plan_options_, geometry_, report_.rates);
+  replan();
+}
+
 std::unique_ptr<tiered_sequence> tiered_kv_store::make_sequence(int capacity, int final_length) {
   const bool keep_hidden = options_.policy == scheduler::kv_policy::alisa;
   std::unique_ptr<tiered_sequence> seq(

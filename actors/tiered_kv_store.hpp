@@ -87,6 +87,12 @@ class tiered_kv_store {
     return tier == kv_tier::host ? host_.get() : tier == kv_tier::nvme ? nvme_.get() : nullptr;
   }
   int free_device_slots() const { return pool_->num_free(); }
+  // Makes `store` the host tier (a worker's memory nodes: actors/spread_block_store.hpp) and
+  // re-plans with its budget. Blocks in the previous host store are lost to their sequences and
+  // will be recomputed. Call between steps.
+  void use_host_store(std::unique_ptr<storage::block_store> store);
+  // The host store's budget changed (a memory node joined or was lost): re-plan with it.
+  void refresh_host_budget();
 
  private:
   friend class tiered_sequence;
@@ -115,6 +121,11 @@ class tiered_kv_store {
   // NVMe. Empty optional on a miss (absent, corrupt, I/O error).
   std::optional<std::string_view> load_part(kv_tier tier, uint64_t sequence, int layer, int block,
                                             kv_part part, std::string& buffer);
+  // As load_part, but a remote store (a memory node) sends only the rows at `offsets`, in that
+  // order (sliced = true): token-granular transfers. Local stores give the whole value.
+  std::optional<std::string_view> load_rows(kv_tier tier, uint64_t sequence, int layer, int block,
+                                            kv_part part, std::span<const int32_t> offsets,
+                                            std::string& buffer, bool& sliced);
   storage::block_store* store_for(kv_tier tier) const;
   void warn_store_failure(kv_tier tier, const std::string& what);
   void refresh_resident();

@@ -1,5 +1,6 @@
 // Continuous batching: jobs that join a running batch at different steps, with different lengths
-// and stopping rules, produce exactly the text and tokens each gives when generated alone.
+// and stopping rules, produce exactly the text and tokens each gives when generated alone; a job
+// alone in the batch reports gpu::generate()'s statistics exactly.
 #include "actors/batch_engine.hpp"
 
 #include <gtest/gtest.h>
@@ -18,7 +19,79 @@ struct outcome {
   std::vector<int32_t> tokens;
   std::string text;
   std::string reason;
+  int num_decode_steps = 0;
+  double kv_tokens_attended_per_step = 0.0;
 };
+
+// Runs one job alone through a batch_engine until it ends: its tokens and its job_finished.
+std::pair<std::vector<int32_t>, job_finished> run_alone(local_engine& engine, const submit_job& s) {
+  batch_engine batch(engine);
+  EXPECT_FALSE(batch.add(s).has_value());
+  std::vector<int32_t> tokens;
+  job_finished finished;
+  for (int step = 0; step < 1000 && !batch.empty(); ++step) {
+    const step_report r = batch.step();
+    for (const auto& c : r.chunks) tokens.insert(tokens.end(), c.token_ids.begin(), c.token_ids.end());
+    for (const auto& f : r.finished) finished = f;
+    EXPECT_TRUE(r.failed.empty());
+  }
+  EXPECT_TRUE(batch.empty());
+  return {tokens, finished};
+}
+
+// gpu::generate() on one engine and batch_engine on a twin opened with the same options (the
+// tiered store's placement state starts equal): the same tokens and the same decode statistics,
+// defined the same way (decode steps only). Times are wall clock, so only checked to exist.
+void expect_alone_matches_generate(const engine_options& o, const std::string& prompt,
+                                   int max_tokens) {
+  auto reference = testing::open_stories_engine(o);
+  auto engine = testing::open_stories_engine(o);
+  ASSERT_TRUE(reference && engine);
+  submit_job s;
+  s.id = request_id{7};
+  s.prompt_ids = *engine->encode_prompt(prompt);
+  s.sampling.max_tokens = max_tokens;
+  s.sampling.ignore_eos = true;
+  const auto want = reference->generate(std::vector<int>(s.prompt_ids.begin(), s.prompt_ids.end()),
+                                        s.sampling);
+  const auto [tokens, got] = run_alone(*engine, s);
+  EXPECT_EQ(tokens, std::vector<int32_t>(want.token_ids.begin(), want.token_ids.end()));
+  EXPECT_EQ(got.finish_reason, gpu::to_string(want.reason));
+  EXPECT_EQ(got.num_decode_steps, want.num_decode_steps);
+  EXPECT_GT(got.num_decode_steps, 0);
+  EXPECT_DOUBLE_EQ(got.kv_tokens_attended_per_step, want.kv_tokens_attended_per_step);
+  EXPECT_DOUBLE_EQ(got.kv_bytes_read_per_step, want.kv_bytes_read_per_step);
+  EXPECT_EQ(got.tokens_recomputed, want.tokens_recomputed);
+  if (o.tiers.force_phase == 3) {
+    EXPECT_GT(got.tokens_recomputed, 0);
+  }
+  EXPECT_GT(got.kv_tokens_attended_per_step, 0.0);
+  EXPECT_GT(got.attention_ms, 0.0);
+  EXPECT_GT(got.decode_ms, 0.0);
+}
+
+engine_options swa_options() {
+  engine_options o;
+  o.attention.policy = scheduler::attention_policy::swa;
+  o.attention.sparsity = 0.8;
+  return o;
+}
+
+TEST(BatchEngine, JobAloneReportsTheStatisticsOfGenerate) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  expect_alone_matches_generate(swa_options(), "Once upon a time", 120);
+}
+
+// Phase III forced on a device budget smaller than the context: rows are dropped and recomputed,
+// and the job's recompute count is generate()'s.
+TEST(BatchEngine, JobAloneReportsTheRecomputeOfGenerate) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  auto o = swa_options();
+  o.tiers.device_budget = 160 * 1024;
+  o.tiers.host_budget = 64 << 20;
+  o.tiers.force_phase = 3;
+  expect_alone_matches_generate(o, "Once upon a time", 250);
+}
 
 TEST(BatchEngine, JobsJoiningMidBatchMatchGeneratingAlone) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
@@ -44,7 +117,8 @@ TEST(BatchEngine, JobsJoiningMidBatchMatchGeneratingAlone) {
     const auto r = engine->generate(std::vector<int>(s.prompt_ids.begin(), s.prompt_ids.end()),
                                     s.sampling);
     alone[s.id.value] = {std::vector<int32_t>(r.token_ids.begin(), r.token_ids.end()), r.text,
-                         std::string(gpu::to_string(r.reason))};
+                         std::string(gpu::to_string(r.reason)), r.num_decode_steps,
+                         r.kv_tokens_attended_per_step};
   }
   batch_engine batch(*engine);
   std::map<uint64_t, outcome> batched;
@@ -59,7 +133,11 @@ TEST(BatchEngine, JobsJoiningMidBatchMatchGeneratingAlone) {
       o.tokens.insert(o.tokens.end(), c.token_ids.begin(), c.token_ids.end());
       o.text += c.text;
     }
-    for (const auto& f : r.finished) batched[f.id.value].reason = f.finish_reason;
+    for (const auto& f : r.finished) {
+      batched[f.id.value].reason = f.finish_reason;
+      batched[f.id.value].num_decode_steps = f.num_decode_steps;
+      batched[f.id.value].kv_tokens_attended_per_step = f.kv_tokens_attended_per_step;
+    }
     EXPECT_TRUE(r.failed.empty());
   }
   ASSERT_TRUE(batch.empty());
@@ -68,6 +146,10 @@ TEST(BatchEngine, JobsJoiningMidBatchMatchGeneratingAlone) {
     EXPECT_EQ(batched[id].tokens, o.tokens);
     EXPECT_EQ(batched[id].text, o.text);
     EXPECT_EQ(batched[id].reason, o.reason);
+    // Steps are counted per job; attention shares of steps shared with other jobs are a mean,
+    // so only their presence is checked.
+    EXPECT_EQ(batched[id].num_decode_steps, o.num_decode_steps);
+    EXPECT_GT(batched[id].kv_tokens_attended_per_step, 0.0);
   }
 }
 
