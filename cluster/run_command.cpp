@@ -1,13 +1,17 @@
 #include "cluster/run_command.hpp"
 
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/embedded_runtime.hpp"
 #include "cluster/cli_errors.hpp"
 #include "cluster/engine_flags.hpp"
+#include "cluster/job_json.hpp"
 #include "cluster/tier_json.hpp"
 
 namespace alisa::cluster {
@@ -20,27 +24,34 @@ struct run_flags {
   bool json = false;
 };
 
-nlohmann::json to_json(const gpu::generation_result& r) {
-  const double decode_tps = r.decode_ms > 0 ? r.num_decode_steps / (r.decode_ms / 1000.0) : 0.0;
-  return {{"text", r.text},
-          {"token_ids", r.token_ids},
-          {"num_prompt_tokens", r.prompt_ids.size()},
-          {"num_generated_tokens", r.token_ids.size()},
-          {"finish_reason", gpu::to_string(r.reason)},
-          {"prefill_ms", r.prefill_ms},
-          {"decode_ms", r.decode_ms},
-          {"decode_tokens_per_s", decode_tps},
-          {"kv_tokens_attended_per_step", r.kv_tokens_attended_per_step},
-          {"kv_bytes_read_per_step", r.kv_bytes_read_per_step},
-          {"attention_ms", r.attention_ms},
-          {"selection_ms", r.selection_ms}};
-}
-
 // The attention and KV options the run used, so a JSON line is self-describing.
 void add_attention_fields(const actors::engine_options& o, nlohmann::json& out) {
   out["attention"] = scheduler::to_string(o.attention.policy);
   out["kv_sparsity"] = o.attention.sparsity;
   out["kv_dtype"] = to_string(o.kv_type);
+}
+
+// The whole --json object. The engine is idle (its one job ended), so its tier report is final.
+nlohmann::json json_report(const actors::local_engine& engine, const actors::job_outcome& o) {
+  auto out = job_json(o);
+  out["model"] = engine.options().model;
+  out["synthetic_weights"] = engine.synthetic();
+  add_attention_fields(engine.options(), out);
+  const job_finished& f = o.finished;
+  if (const auto* store = engine.tier_store())
+    out["kv_tiers"] =
+        tier_report_json(*store, store->report(), f.decode_ms, f.kv_transfer_ms, f.recompute_ms);
+  return out;
+}
+
+// The human run's last line, on stderr so stdout holds only the prompt and its continuation.
+void print_summary(const actors::job_outcome& o) {
+  const job_finished& f = o.finished;
+  std::fprintf(stderr,
+               "alisa: %d prompt tokens in %.1f ms, %zu generated (%s), decode %.1f tok/s, "
+               "%.1f KV tokens attended per layer\n",
+               f.num_prompt_tokens, f.prefill_ms, o.token_ids.size(), f.finish_reason.c_str(),
+               decode_tokens_per_s(f), f.kv_tokens_attended_per_step);
 }
 
 int run_checked(run_flags& flags);
@@ -55,6 +66,8 @@ int run(run_flags& flags) {
   }
 }
 
+// One job through the embedded actor runtime (coordinator, worker and this thread's client in one
+// actor system), as a served job would run; the human run streams its text as it arrives.
 int run_checked(run_flags& flags) {
   if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
   if (auto err = validate(flags.sampling)) return fail(*err);
@@ -62,32 +75,25 @@ int run_checked(run_flags& flags) {
   if (!engine.ok()) return fail(engine.status());
   auto prompt = (*engine)->encode_prompt(flags.prompt);
   if (!prompt.ok()) return fail(prompt.status());
+  if (!flags.json) std::cerr << "alisa: " << (*engine)->describe() << "\n";
+  actors::embedded_runtime runtime(std::move(*engine), scheduler::batching_options{});
+  submit_job job;
+  job.id = request_id{1};
+  job.prompt_ids.assign(prompt->begin(), prompt->end());
+  job.sampling = flags.sampling;
+  std::function<void(std::string_view)> on_text;
+  if (!flags.json) {
+    std::cout << flags.prompt << std::flush;
+    on_text = [](std::string_view piece) { std::cout << piece << std::flush; };
+  }
+  const actors::job_outcome outcome = runtime.submit(job, on_text);
+  if (!outcome.error.empty()) return fail(outcome.error);
   if (flags.json) {
-    auto result = (*engine)->generate(*prompt, flags.sampling);
-    auto out = to_json(result);
-    out["model"] = (*engine)->options().model;
-    out["synthetic_weights"] = (*engine)->synthetic();
-    add_attention_fields((*engine)->options(), out);
-    if (auto* store = (*engine)->tier_store())
-      out["kv_tiers"] = tier_report_json(*store, store->report(), result.decode_ms,
-                                         result.kv_transfer_ms, result.recompute_ms);
-    out["tokens_recomputed"] = result.tokens_recomputed;
-    std::cout << out.dump() << std::endl;
+    std::cout << json_report(runtime.engine(), outcome).dump() << std::endl;
     return 0;
   }
-  std::cerr << "alisa: " << (*engine)->describe() << "\n";
-  std::cout << flags.prompt << std::flush;
-  auto result = (*engine)->generate(*prompt, flags.sampling, [](std::string_view piece) {
-    std::cout << piece << std::flush;
-  });
   std::cout << std::endl;
-  const double tps = result.decode_ms > 0 ? result.num_decode_steps / (result.decode_ms / 1e3) : 0;
-  std::fprintf(stderr,
-               "alisa: %zu prompt tokens in %.1f ms, %zu generated (%s), decode %.1f tok/s, "
-               "%.1f KV tokens attended per layer\n",
-               result.prompt_ids.size(), result.prefill_ms, result.token_ids.size(),
-               std::string(gpu::to_string(result.reason)).c_str(), tps,
-               result.kv_tokens_attended_per_step);
+  print_summary(outcome);
   return 0;
 }
 
@@ -101,9 +107,10 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--prompt,-p", flags->prompt, "the prompt text (empty = start from BOS)");
   cmd->add_flag("--json", flags->json,
                 "print one JSON object (text, token_ids, num_prompt_tokens, num_generated_tokens, "
-                "prefill_ms, decode_ms, decode_tokens_per_s, kv_tokens_attended_per_step, "
-                "kv_bytes_read_per_step, attention, kv_sparsity, kv_dtype) instead of streaming "
-                "text");
+                "finish_reason, prefill_ms, decode_ms, decode_tokens_per_s, "
+                "kv_tokens_attended_per_step, kv_bytes_read_per_step, attention_ms, selection_ms, "
+                "model, synthetic_weights, attention, kv_sparsity, kv_dtype, kv_tiers when tiered, "
+                "tokens_recomputed) instead of streaming text");
   cmd->callback([flags, &exit_code] { exit_code = run(*flags); });
 }
 

@@ -122,12 +122,37 @@ TEST(cli, json_output_has_the_documented_fields) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   for (const char* key : {"text", "token_ids", "num_prompt_tokens", "num_generated_tokens",
-                          "prefill_ms", "decode_ms", "decode_tokens_per_s"})
+                          "finish_reason", "prefill_ms", "decode_ms", "decode_tokens_per_s",
+                          "kv_tokens_attended_per_step", "kv_bytes_read_per_step", "attention_ms",
+                          "selection_ms", "model", "synthetic_weights", "attention", "kv_sparsity",
+                          "kv_dtype", "tokens_recomputed"})
     EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_FALSE(j.contains("kv_tiers"));  // only with a device KV budget
   EXPECT_EQ(j["num_generated_tokens"].get<int>(), 8);
   EXPECT_EQ(j["token_ids"].size(), 8u);
   EXPECT_EQ(j["num_prompt_tokens"].get<int>(), 6);  // BOS + 5 bytes
+  EXPECT_EQ(j["finish_reason"], "length");
   EXPECT_TRUE(j["synthetic_weights"].get<bool>());
+  EXPECT_EQ(j["model"], "synthetic:tiny");
+  EXPECT_EQ(j["tokens_recomputed"].get<int64_t>(), 0);
+}
+
+// The decode statistics travel from the worker through job_finished: 8 tokens are 7 decode steps
+// after the prompt's, each attending at most the visible tokens (6 prompt + up to 7 generated).
+TEST(cli, json_decode_statistics_come_from_the_job) {
+  const auto r = alisa("run --model synthetic:tiny --prompt hello --max-tokens 8 --ignore-eos "
+                       "--attention swa --kv-sparsity 0.5 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["attention"], "swa");
+  EXPECT_DOUBLE_EQ(j["kv_sparsity"].get<double>(), 0.5);
+  const double attended = j["kv_tokens_attended_per_step"].get<double>();
+  EXPECT_GT(attended, 0.0);
+  EXPECT_LE(attended, 13.0);
+  EXPECT_GT(j["kv_bytes_read_per_step"].get<double>(), 0.0);
+  EXPECT_GT(j["decode_ms"].get<double>(), 0.0);
+  EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0.0);
+  EXPECT_GT(j["attention_ms"].get<double>(), 0.0);
 }
 
 TEST(cli, plain_run_streams_the_same_text_as_json_and_says_weights_are_synthetic) {
@@ -139,6 +164,9 @@ TEST(cli, plain_run_streams_the_same_text_as_json_and_says_weights_are_synthetic
   const auto text = nlohmann::json::parse(json.out)["text"].get<std::string>();
   EXPECT_EQ(plain.out, "Once upon" + text + "\n");
   EXPECT_NE(plain.err.find("SYNTHETIC"), std::string::npos) << plain.err;
+  // The last stderr line sums the run up.
+  EXPECT_NE(plain.err.find("12 generated (length)"), std::string::npos) << plain.err;
+  EXPECT_NE(plain.err.find("KV tokens attended per layer\n"), std::string::npos) << plain.err;
 }
 
 TEST(cli, real_model_greedy_text_through_the_command_line) {

@@ -1,0 +1,203 @@
+#include "cluster/node_command.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+#include "actors/coordinator.hpp"
+#include "actors/gpu_worker.hpp"
+#include "actors/memory_tier.hpp"
+#include "actors/model_card.hpp"
+#include "cluster/cli_errors.hpp"
+#include "cluster/node_system.hpp"
+#include "cluster/shutdown_signal.hpp"
+#include "proto/caf_messages.hpp"
+
+namespace alisa::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Polls for Ctrl-C / SIGTERM and watches the coordinator (for worker and memory nodes); then
+// stops the node's own actors and unpublishes them, so the actor system can join its threads.
+// Exit code 0 on a signal, 1 when the coordinator went away.
+int serve_until_shutdown(node_system& node, const std::vector<caf::actor>& own,
+                         const caf::actor& coordinator, const std::string& coordinator_at) {
+  bool coordinator_down = false;
+  std::string why;
+  {
+    caf::scoped_actor self{node.system()};
+    if (coordinator) self->monitor(coordinator);
+    while (!shutdown_requested() && !coordinator_down)
+      self->receive(
+          [&](caf::down_msg& down) {
+            coordinator_down = true;
+            why = to_string(down.reason);
+          },
+                    caf::after(std::chrono::milliseconds(100)) >> [] {});
+    for (const auto& a : own) {
+      node.unpublish(a);
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    }
+    for (const auto& a : own) self->wait_for(a);
+  }
+  if (coordinator_down && !shutdown_requested())  // (cluster up stops every node at once)
+    return fail("the coordinator at " + coordinator_at + " went away (" + why + ")");
+  std::cerr << "alisa: node stopped (signal " << shutdown_signal_number() << ")" << std::endl;
+  return 0;
+}
+
+// Publishes `whom` and prints where, so scripts (and `cluster up`) can find it.
+std::optional<endpoint> listen(node_system& node, const caf::actor& whom, const node_flags& flags,
+                               std::string& error) {
+  auto at = parse_endpoint(flags.listen, "--listen", error);
+  if (!at) return std::nullopt;
+  auto port = node.publish(whom, *at, error);
+  if (!port) return std::nullopt;
+  at->port = *port;
+  std::cout << flags.role << " listening on " << at->to_string() << std::endl;
+  return at;
+}
+
+// Connects to --coordinator and announces `whom` under `role`.
+std::optional<caf::actor> join(node_system& node, const caf::actor& whom, const node_flags& flags,
+                               const endpoint& self_at, std::string& error) {
+  auto at = parse_endpoint(flags.coordinator, "--coordinator", error);
+  if (!at) return std::nullopt;
+  auto coordinator = node.connect(*at, std::chrono::seconds(flags.join_timeout_s), error);
+  if (!coordinator) return std::nullopt;
+  caf::send_as(whom, *coordinator, node_hello{node_id{self_at.port}, flags.role, self_at.to_string()});
+  std::cerr << "alisa: " << flags.role << " " << self_at.to_string() << " joined the coordinator at "
+            << at->to_string() << std::endl;
+  return coordinator;
+}
+
+int run_coordinator(node_flags& flags) {
+  auto card = actors::open_model_card(flags.engine.options);
+  if (!card.ok()) return fail(card.status());
+  actors::coordinator_options o;
+  o.batching = flags.batching;
+  o.context_length = card->config.max_position_embeddings;
+  o.vocab_size = card->config.vocab_size;
+  o.bos_token_id = card->config.bos_token_id;
+  o.tokenizer = card->tokenizer;
+  node_system node(flags.tls);
+  auto coordinator = node.system().spawn(actors::coordinator, std::vector<caf::actor>{}, o);
+  std::string error;
+  if (!listen(node, coordinator, flags, error)) {
+    caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
+    return fail(error);
+  }
+  return serve_until_shutdown(node, {coordinator}, nullptr, "");
+}
+
+int run_worker(node_flags& flags) {
+  // A worker's host and NVMe tiers are the cluster's memory nodes, not its own RAM and disk.
+  auto options = flags.engine.options;
+  options.tiers.host_budget = 0;
+  options.tiers.nvme_dir.clear();
+  options.tiers.nvme_budget = 0;
+  options.tiers.host_from_memory_nodes = options.tiers.tiered();
+  // Declared before the engine: the engine's remote stores hold scoped actors of this system and
+  // must be destroyed before it.
+  node_system node(flags.tls);
+  auto engine = actors::local_engine::open(options);
+  if (!engine.ok()) return fail(engine.status());
+  std::cerr << "alisa: worker: " << (*engine)->describe() << std::endl;
+  // Detached: a forward step blocks its thread.
+  auto worker = node.system().spawn<caf::detached>(actors::gpu_worker, engine->get());
+  std::string error;
+  auto at = listen(node, worker, flags, error);
+  std::optional<caf::actor> coordinator;
+  if (at) coordinator = join(node, worker, flags, *at, error);
+  if (!coordinator) {
+    caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+    return fail(error);
+  }
+  return serve_until_shutdown(node, {worker}, *coordinator, flags.coordinator);
+}
+
+int run_memory(node_flags& flags) {
+  const auto& tiers = flags.engine.options.tiers;
+  if (tiers.host_budget == 0 && tiers.nvme_dir.empty())
+    return fail("a memory node needs --host-kv-budget (RAM for KV blocks) and/or --nvme-dir");
+  actors::memory_tier_options o;
+  o.host_budget = tiers.host_budget;
+  o.nvme_dir = tiers.nvme_dir;
+  o.nvme_budget = tiers.nvme_budget;
+  node_system node(flags.tls);
+  std::string error;
+  auto at = parse_endpoint(flags.listen, "--listen", error);
+  if (!at) return fail(error);
+  o.node = node_id{at->port};
+  auto memory = actors::spawn_memory_tier(node.system(), o);
+  if (!memory.ok()) return fail(memory.status());
+  at = listen(node, *memory, flags, error);
+  std::optional<caf::actor> coordinator;
+  if (at) coordinator = join(node, *memory, flags, *at, error);
+  if (!coordinator) {
+    caf::anon_send_exit(*memory, caf::exit_reason::user_shutdown);
+    return fail(error);
+  }
+  return serve_until_shutdown(node, {*memory}, *coordinator, flags.coordinator);
+}
+
+int run_node(node_flags& flags) {
+  try {
+    if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
+    if (auto err = flags.tls.validate()) return fail(*err);
+    try {
+      flags.batching.validate();
+    } catch (const std::exception& e) {
+      return fail(e.what());
+    }
+    if (flags.role != "coordinator" && flags.coordinator.empty())
+      return fail("--coordinator HOST:PORT is required for a " + flags.role + " node");
+    install_shutdown_signals();
+    if (flags.role == "coordinator") return run_coordinator(flags);
+    if (flags.role == "worker") return run_worker(flags);
+    return run_memory(flags);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}
+
+}  // namespace
+
+void add_batching_flags(CLI::App& app, scheduler::batching_options& batching) {
+  app.add_option("--max-queued", batching.max_queued,
+                 "jobs that may wait for a place in the batch; more are rejected (queue full)")
+      ->capture_default_str();
+  app.add_option("--max-running", batching.max_running, "jobs decoding together on one worker")
+      ->capture_default_str();
+  app.add_option("--max-prefill-tokens", batching.max_prefill_tokens,
+                 "prompt tokens that join the batch in one step")
+      ->capture_default_str();
+}
+
+void add_node_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<node_flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "node", "run one node of a cluster: the coordinator, a GPU worker or a memory tier");
+  cmd->add_option("--role", flags->role, "coordinator, worker or memory")
+      ->required()
+      ->check(CLI::IsMember({"coordinator", "worker", "memory"}));
+  cmd->add_option("--listen", flags->listen,
+                  "HOST:PORT this node accepts connections on (port 0 = any free port)")
+      ->capture_default_str();
+  cmd->add_option("--coordinator", flags->coordinator,
+                  "HOST:PORT of the coordinator (worker and memory nodes)");
+  cmd->add_option("--join-timeout", flags->join_timeout_s,
+                  "seconds to keep trying to reach the coordinator")
+      ->capture_default_str();
+  add_engine_flags(*cmd, flags->engine);
+  add_batching_flags(*cmd, flags->batching);
+  add_tls_flags(*cmd, flags->tls);
+  cmd->callback([flags, &exit_code] { exit_code = run_node(*flags); });
+}
+
+}  // namespace alisa::cluster

@@ -1,0 +1,364 @@
+// The multi-process cluster on loopback, run as a user runs it: `alisa cluster up` starts a
+// coordinator, workers and memory nodes as processes; `alisa submit` clients talk to it over
+// CAF's network layer. Every wait is bounded; every process is stopped (or killed) at the end.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/stories_engine.hpp"
+
+namespace alisa::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::vector<std::string> kPrompts = {"Once upon a time", "The cat", "Lily went to the park"};
+
+std::string model_path() { return shared_model_path("stories260K/stories260K.bin"); }
+std::string tokenizer_path() { return shared_model_path("stories260K/tok512.bin"); }
+std::string tls_file(const std::string& name) {
+  return std::string(ALISA_SOURCE_DIR) + "/tests/data/tls/" + name;
+}
+
+// Ports per test process: ctest runs tests of this suite as parallel processes.
+int base_port(int test_index) { return 20000 + (::getpid() % 150) * 80 + test_index * 8; }
+
+// The engine's own greedy text for a prompt: the reference every path must match.
+std::string engine_text(const std::string& prompt, int max_tokens) {
+  auto engine = open_stories_engine();
+  if (!engine) return "<engine failed>";
+  auto ids = engine->encode_prompt(prompt);
+  EXPECT_TRUE(ids.ok());
+  sampling_params p;
+  p.max_tokens = max_tokens;
+  return engine->generate(*ids, p).text;
+}
+
+std::vector<std::string> model_flags() {
+  return {"--model", model_path(), "--tokenizer", tokenizer_path()};
+}
+
+// A running `cluster up`, stopped with SIGTERM at the end (the test checks it exits cleanly).
+class cluster {
+ public:
+  cluster(int port, std::vector<std::string> flags) : port_(port) {
+    std::vector<std::string> args = {"cluster", "up", "--base-port", std::to_string(port)};
+    args.insert(args.end(), flags.begin(), flags.end());
+    process_ = std::make_unique<child_process>(args);
+    ready_ = process_->wait_for_output("ready:", 90s);
+  }
+  bool ready() const { return ready_; }
+  std::string coordinator() const { return "127.0.0.1:" + std::to_string(port_); }
+  child_process& process() { return *process_; }
+  // pid of the node listening on `endpoint`, from cluster up's "ROLE ENDPOINT pid PID" lines.
+  int pid_of(const std::string& role, int index) {
+    std::regex line(role + " [0-9.]+:[0-9]+ pid ([0-9]+)");
+    auto out = process_->out();
+    int i = 0;
+    for (std::sregex_iterator it(out.begin(), out.end(), line), end; it != end; ++it, ++i)
+      if (i == index) return std::stoi((*it)[1]);
+    return -1;
+  }
+  // SIGTERM; every process must be gone within the grace period.
+  std::optional<int> stop() {
+    process_->signal(SIGTERM);
+    return process_->wait(30s);
+  }
+
+ private:
+  int port_;
+  std::unique_ptr<child_process> process_;
+  bool ready_ = false;
+};
+
+struct submitted {
+  std::optional<int> exit_code;
+  nlohmann::json result;
+  std::string err;
+};
+
+submitted run_submit(const std::string& coordinator, const std::string& prompt, int max_tokens,
+                     std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"submit", "--coordinator", coordinator, "--prompt", prompt,
+                                   "--max-tokens", std::to_string(max_tokens), "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  child_process p(args);
+  submitted s;
+  s.exit_code = p.wait(180s);
+  s.err = p.err();
+  if (s.exit_code == 0) s.result = nlohmann::json::parse(p.out(), nullptr, false);
+  return s;
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+TEST(cluster, two_workers_two_memory_nodes_give_the_engines_greedy_text) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  // A small device pool and forced phase II: every complete block lives on the memory nodes.
+  cluster c(base_port(0), concat(model_flags(), {"--workers", "2", "--memory-nodes", "2",
+                                                 "--device-kv-budget", "256KiB",
+                                                 "--host-kv-budget", "4MiB", "--force-phase", "2"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  for (const auto& prompt : kPrompts) {
+    auto s = run_submit(c.coordinator(), prompt, 150);
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    EXPECT_EQ(s.result["text"], engine_text(prompt, 150)) << prompt;
+    EXPECT_GT(s.result["memory_nodes_peak_bytes"].get<uint64_t>(), 0u)
+        << "the memory nodes held none of the KV: " << s.result.dump();
+  }
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+// `alisa status --json` of a cluster: workers, memory nodes, queued, running, restarts.
+nlohmann::json cluster_status(const std::string& coordinator, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"status", "--coordinator", coordinator, "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  child_process p(args);
+  if (p.wait(30s) != 0) return nlohmann::json::object();
+  return nlohmann::json::parse(p.out(), nullptr, false);
+}
+
+std::vector<std::string> distinct_prompts(int n) {
+  const char* names[] = {"Lily", "Tom", "Sue", "Ben", "Max", "Mia", "Sam", "Anna"};
+  const char* starts[] = {"Once upon a time, ", "One day, ", "", "Yesterday "};
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(std::string(starts[i % 4]) + names[(i / 4) % 8] + " went to the park");
+  return out;
+}
+
+TEST(cluster, thirty_two_concurrent_clients_each_get_their_own_text) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(1), concat(model_flags(), {"--workers", "2", "--memory-nodes", "0"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  const auto prompts = distinct_prompts(32);
+  std::vector<std::unique_ptr<child_process>> clients;
+  for (const auto& prompt : prompts)
+    clients.push_back(std::make_unique<child_process>(std::vector<std::string>{
+        "submit", "--coordinator", c.coordinator(), "--prompt", prompt, "--max-tokens", "40",
+        "--json"}));
+  auto engine = open_stories_engine();
+  ASSERT_NE(engine, nullptr);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_EQ(clients[i]->wait(240s), 0) << prompts[i] << ": " << clients[i]->err();
+    auto result = nlohmann::json::parse(clients[i]->out(), nullptr, false);
+    sampling_params p;
+    p.max_tokens = 40;
+    const auto expected = engine->generate(*engine->encode_prompt(prompts[i]), p);
+    EXPECT_EQ(result["text"], expected.text) << prompts[i];
+    EXPECT_EQ(result["token_ids"].get<std::vector<int>>(), expected.token_ids) << prompts[i];
+  }
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+TEST(cluster, a_full_queue_is_a_clear_rejection_not_a_hang) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(2), concat(model_flags(), {"--workers", "1", "--memory-nodes", "0",
+                                                 "--max-queued", "1", "--max-running", "1"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  std::vector<std::unique_ptr<child_process>> clients;
+  for (int i = 0; i < 6; ++i)
+    clients.push_back(std::make_unique<child_process>(std::vector<std::string>{
+        "submit", "--coordinator", c.coordinator(), "--prompt", "Once upon a time",
+        "--max-tokens", "400", "--ignore-eos", "--json"}));
+  int finished = 0, rejected = 0;
+  for (auto& client : clients) {
+    const auto code = client->wait(240s);
+    ASSERT_TRUE(code.has_value()) << "a client hung";
+    if (*code == 0) ++finished;
+    if (*code == 1 && client->err().find("queue full") != std::string::npos) ++rejected;
+  }
+  EXPECT_GE(finished, 1);
+  EXPECT_GE(rejected, 1) << "six 400-token jobs against one running slot and one queue place";
+  EXPECT_EQ(finished + rejected, 6);
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+TEST(cluster, a_context_larger_than_one_memory_node_spreads_over_two) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  // 445 tokens x 5 layers x (K 128 B + V 128 B) is about 560 KB of blocks, of which the device
+  // pool keeps the newest: about 400 KB go to the memory nodes, more than one node's 256 KiB.
+  cluster c(base_port(3), concat(model_flags(), {"--workers", "1", "--memory-nodes", "2",
+                                                 "--device-kv-budget", "256KiB",
+                                                 "--host-kv-budget", "256KiB",
+                                                 "--force-phase", "2"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  auto s = run_submit(c.coordinator(), "Once upon a time", 440, {"--ignore-eos"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  auto engine = open_stories_engine();
+  sampling_params p;
+  p.max_tokens = 440;
+  p.ignore_eos = true;
+  EXPECT_EQ(s.result["text"], engine->generate(*engine->encode_prompt("Once upon a time"), p).text);
+  const auto per_node = s.result["memory_node_peak_bytes"].get<std::vector<uint64_t>>();
+  ASSERT_EQ(per_node.size(), 2u) << s.result.dump();
+  std::printf("per memory node peak bytes: %llu, %llu (budget 262144 each)\n",
+              static_cast<unsigned long long>(per_node[0]),
+              static_cast<unsigned long long>(per_node[1]));
+  EXPECT_GT(per_node[0], 0u);
+  EXPECT_GT(per_node[1], 0u);
+  EXPECT_GT(per_node[0] + per_node[1], 262144u) << "the context fits one node: the test proves nothing";
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+// Starts a streaming client and waits until `min_chars` of its text have arrived: the job is
+// running (and, for a long wait, has offloaded blocks).
+std::unique_ptr<child_process> start_streaming(const std::string& coordinator,
+                                               const std::string& prompt, int max_tokens,
+                                               size_t min_chars = 20) {
+  auto client = std::make_unique<child_process>(std::vector<std::string>{
+      "submit", "--coordinator", coordinator, "--prompt", prompt, "--max-tokens",
+      std::to_string(max_tokens), "--ignore-eos"});
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline && client->running() &&
+         client->out().size() < prompt.size() + min_chars)
+    std::this_thread::sleep_for(5ms);
+  return client;
+}
+
+std::string expected_stream(const std::string& prompt, int max_tokens) {
+  auto engine = open_stories_engine();
+  sampling_params p;
+  p.max_tokens = max_tokens;
+  p.ignore_eos = true;
+  return prompt + engine->generate(*engine->encode_prompt(prompt), p).text + "\n";
+}
+
+TEST(cluster, a_memory_node_killed_mid_job_costs_time_not_tokens) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(4), concat(model_flags(), {"--workers", "1", "--memory-nodes", "2",
+                                                 "--device-kv-budget", "256KiB",
+                                                 "--host-kv-budget", "4MiB", "--force-phase", "2",
+                                                 "--threads", "1"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  const std::string prompt = "Once upon a time";
+  // About 150 tokens in: two blocks per layer already live on the memory nodes.
+  auto client = start_streaming(c.coordinator(), prompt, 440, 600);
+  ASSERT_TRUE(client->running()) << "the job ended before the fault: " << client->err();
+  const auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_GT(c.pid_of("memory", 0), 0) << c.process().out();
+  ::kill(c.pid_of("memory", 0), SIGKILL);
+  ASSERT_EQ(client->wait(180s), 0) << client->err();
+  const double recovery_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  EXPECT_EQ(client->out(), expected_stream(prompt, 440));
+  const auto status = cluster_status(c.coordinator());
+  std::printf("memory node SIGKILL: job finished %.2f s after the kill; coordinator restarts: %s; "
+              "client log: %s\n",
+              recovery_s, status.value("restarts", nlohmann::json(-1)).dump().c_str(),
+              client->err().c_str());
+  EXPECT_EQ(status.value("memory_nodes", -1), 1);
+  // Phase II keeps no hidden states for the offloaded blocks: the lost ones cannot be recomputed
+  // alone, so the job restarted from its prompt on the surviving tiers.
+  EXPECT_GE(status.value("restarts", 0), 1) << "the killed node held none of the job's KV";
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+TEST(cluster, a_worker_killed_mid_job_restarts_its_jobs_elsewhere) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(5), concat(model_flags(), {"--workers", "2", "--memory-nodes", "0",
+                                                 "--threads", "1"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  // Two jobs: the least-loaded placement puts one on each worker.
+  const std::vector<std::string> prompts = {"Once upon a time", "The cat"};
+  auto first = start_streaming(c.coordinator(), prompts[0], 440);
+  auto second = start_streaming(c.coordinator(), prompts[1], 440);
+  ASSERT_TRUE(first->running() && second->running()) << "a job ended before the fault";
+  const auto killed_at = std::chrono::steady_clock::now();
+  ::kill(c.pid_of("worker", 0), SIGKILL);
+  ASSERT_EQ(first->wait(180s), 0) << first->err();
+  ASSERT_EQ(second->wait(180s), 0) << second->err();
+  const double recovery_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  EXPECT_EQ(first->out(), expected_stream(prompts[0], 440));
+  EXPECT_EQ(second->out(), expected_stream(prompts[1], 440));
+  const auto status = cluster_status(c.coordinator());
+  std::printf("worker SIGKILL: both jobs finished %.2f s after the kill; jobs restarted: %s\n",
+              recovery_s, status.value("restarts", nlohmann::json(-1)).dump().c_str());
+  EXPECT_EQ(status.value("workers", -1), 1);
+  EXPECT_GE(status.value("restarts", 0), 1);
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+TEST(cluster, a_client_that_disconnects_has_its_job_cancelled) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(6), concat(model_flags(), {"--workers", "1", "--memory-nodes", "0",
+                                                 "--threads", "1"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  auto client = start_streaming(c.coordinator(), "Once upon a time", 440);
+  ASSERT_TRUE(client->running());
+  client->signal(SIGKILL);
+  client->wait(10s);
+  int running = -1;
+  for (int i = 0; i < 100 && running != 0; ++i) {
+    running = cluster_status(c.coordinator()).value("running", -1);
+    if (running != 0) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(running, 0) << "the job of a vanished client kept running";
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+TEST(cluster, a_worker_that_joins_later_is_used) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  const int port = base_port(7);
+  cluster c(port, concat(model_flags(), {"--workers", "1", "--memory-nodes", "0"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  child_process late(concat({"node", "--role", "worker", "--listen", "127.0.0.1:0",
+                             "--coordinator", c.coordinator()},
+                            model_flags()));
+  int workers = 0;
+  for (int i = 0; i < 100 && workers < 2; ++i) {
+    workers = cluster_status(c.coordinator()).value("workers", 0);
+    if (workers < 2) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(workers, 2) << late.err();
+  auto s = run_submit(c.coordinator(), "The cat", 30);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(s.result["text"], engine_text("The cat", 30));
+  late.signal(SIGTERM);
+  EXPECT_EQ(late.wait(30s), 0) << late.err();
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+std::vector<std::string> tls_flags(const std::string& cert, const std::string& key) {
+  return {"--tls-cert", tls_file(cert), "--tls-key", tls_file(key), "--tls-ca", tls_file("ca.pem")};
+}
+
+TEST(cluster, a_tls_cluster_refuses_nodes_without_its_certificate) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(8),
+            concat(concat(model_flags(), {"--workers", "1", "--memory-nodes", "0"}),
+                   tls_flags("node.pem", "node.key")));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  // With the cluster's certificate: served.
+  auto ok = run_submit(c.coordinator(), "The cat", 20, tls_flags("node.pem", "node.key"));
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.result["text"], engine_text("The cat", 20));
+  // Plain TCP: refused.
+  child_process plain(concat({"node", "--role", "worker", "--coordinator", c.coordinator(),
+                              "--join-timeout", "3"},
+                             model_flags()));
+  EXPECT_EQ(plain.wait(60s), 1) << plain.err();
+  EXPECT_NE(plain.err().find("cannot reach"), std::string::npos) << plain.err();
+  // TLS with a certificate from outside the cluster: refused too.
+  auto stranger = run_submit(c.coordinator(), "The cat", 20,
+                             concat(tls_flags("other.pem", "other.key"), {"--connect-timeout", "3"}));
+  EXPECT_EQ(stranger.exit_code, 1) << stranger.err;
+  EXPECT_EQ(cluster_status(c.coordinator(), tls_flags("node.pem", "node.key")).value("workers", -1), 1);
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+}  // namespace
+}  // namespace alisa::testing
