@@ -81,7 +81,8 @@ std::optional<std::string> finish_tier_flags(engine_flags& flags) {
     flags.attention_name = "swa";  // ALISA is SWA + the three phases, at the paper's 80% sparsity
     if (!sparsity_given) flags.options.attention.sparsity = 0.8;
   }
-  return t.validate();
+  // A memory node uses only the sizes: the tiering rules concern workers.
+  return flags.check_tier_rules ? t.validate() : std::nullopt;
 }
 
 }  // namespace

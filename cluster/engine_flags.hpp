@@ -25,6 +25,9 @@ struct engine_flags {
   CLI::Option* attention_option = nullptr;  // to tell "--attention given" from its default
   CLI::Option* policy_option = nullptr;
   CLI::Option* sparsity_option = nullptr;
+  // Whether finish_engine_flags() checks how the tier flags combine (tier_options::validate);
+  // false for a memory node, which only takes the host and NVMe sizes.
+  bool check_tier_rules = true;
 };
 
 // Adds the model, backend, attention and KV flags.

@@ -148,6 +148,7 @@ int run_memory(node_flags& flags) {
 
 int run_node(node_flags& flags) {
   try {
+    flags.engine.check_tier_rules = flags.role != "memory";
     if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
     if (auto err = flags.tls.validate()) return fail(*err);
     try {

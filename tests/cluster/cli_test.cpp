@@ -55,8 +55,10 @@ void expect_one_line_error(const run_result& r, const std::string& needle) {
 }
 
 TEST(cli, help_is_available_on_every_command) {
-  for (const char* cmd : {"--help", "run --help", "bench --help", "bench decode --help", "eval --help",
-                          "eval ppl --help"}) {
+  for (const char* cmd : {"--help", "run --help", "bench --help", "bench decode --help",
+                          "bench remote-tier --help", "eval --help", "eval ppl --help",
+                          "node --help", "cluster --help", "cluster up --help", "submit --help",
+                          "status --help"}) {
     const auto r = alisa(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
@@ -395,6 +397,62 @@ TEST(cli, bench_decode_sweeps_batch_sizes_per_policy) {
   EXPECT_GT(j["sweep"][1]["throughput_tokens_per_s"]["median"].get<double>(), 0.0);
   // 6 sequences of 96 tokens need 2 blocks per layer each; 192 KiB holds 6 per layer: preemption.
   EXPECT_GT(j["sweep"][1]["num_preemptions"].get<int>(), 0);
+}
+
+}  // namespace
+
+namespace {
+
+std::string write_config(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    (name + "_" + std::to_string(::getpid()) + ".conf");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+
+TEST(cli, a_config_file_sets_options_and_the_command_line_overrides_it) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  const std::string config = write_config(
+      "alisa_run", "# a run config\nmodel = " +
+                       alisa::testing::shared_model_path("stories260K/stories260K.bin") +
+                       "\ntokenizer = '" + alisa::testing::shared_model_path("stories260K/tok512.bin") +
+                       "'\nmax-tokens = 7   # short\njson = true\n");
+  const auto from_file = alisa("run --config " + config + " --prompt \"Once upon a time\"");
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  auto j = nlohmann::json::parse(from_file.out);
+  EXPECT_EQ(j["num_generated_tokens"], 7);
+  EXPECT_NE(j["model"].get<std::string>().find("stories260K"), std::string::npos);
+  const auto overridden = alisa("run --config " + config + " --max-tokens 3 --prompt hi");
+  ASSERT_EQ(overridden.exit_code, 0) << overridden.err;
+  EXPECT_EQ(nlohmann::json::parse(overridden.out)["num_generated_tokens"], 3);
+  std::filesystem::remove(config);
+}
+
+TEST(cli, a_bad_config_file_names_the_file_and_line) {
+  const std::string config = write_config("alisa_bad", "model = synthetic:tiny\nthis line has no equals sign\n");
+  const auto r = alisa("run --config " + config);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(config + ":2"), std::string::npos) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  std::filesystem::remove(config);
+  expect_one_line_error(alisa("run --config /no/such.conf"), "/no/such.conf");
+  const std::string unknown = write_config("alisa_unknown", "no-such-option = 1\n");
+  const auto u = alisa("run --config " + unknown);
+  EXPECT_EQ(u.exit_code, 2);
+  EXPECT_NE(u.err.find("no-such-option"), std::string::npos) << u.err;
+  std::filesystem::remove(unknown);
+}
+
+TEST(cli, cluster_commands_reject_bad_endpoints_and_missing_coordinators) {
+  expect_one_line_error(alisa("node --role worker --listen 127.0.0.1:0"), "--coordinator");
+  expect_one_line_error(alisa("node --role memory --host-kv-budget 1MiB --listen nonsense --coordinator 127.0.0.1:1"),
+                        "--listen");
+  expect_one_line_error(alisa("submit --coordinator 127.0.0.1:99999 --prompt hi"), "--coordinator");
+  expect_one_line_error(alisa("submit --coordinator 127.0.0.1:1 --connect-timeout 0 --prompt hi"),
+                        "cannot reach 127.0.0.1:1");
+  expect_one_line_error(alisa("cluster up --workers 0"), "--workers");
+  expect_one_line_error(alisa("submit --tls-cert /no/cert.pem --prompt hi"), "--tls");
 }
 
 }  // namespace
