@@ -22,6 +22,9 @@ embedded_runtime::embedded_runtime(std::unique_ptr<local_engine> engine,
                                    const scheduler::batching_options& batching)
     : engine_(std::move(engine)), impl_(std::make_unique<impl>()) {
   register_message_types(impl_->config);
+  // Work sharing: an idle scheduler thread wakes at once when the worker replies (work stealing's
+  // idle threads poll every 10 ms).
+  impl_->config.set("scheduler.policy", caf::atom("sharing"));
   impl_->system = std::make_unique<caf::actor_system>(impl_->config);
   coordinator_options o;
   o.batching = batching;

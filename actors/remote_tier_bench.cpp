@@ -24,6 +24,7 @@ struct bench_config : caf::actor_system_config {
   bench_config() {
     register_message_types(*this);
     load<caf::io::middleman>();
+    set("scheduler.policy", caf::atom("sharing"));  // as the nodes run (cluster/node_system.cpp)
   }
 };
 
