@@ -71,8 +71,10 @@ std::vector<size_t> spread_block_store::placement_order(const std::string& encod
   for (size_t i = 0; i < children_.size(); ++i)
     if (children_[i].alive) live.push_back(i);
   if (live.empty()) return order;
-  // Striped by block: a block's K, V and hidden states share a node, consecutive blocks do not.
-  const size_t stripe = live[key.block % live.size()];
+  // Striped by block, and a block's hidden states one node further than its K and V: losing one
+  // node never loses both the K/V of a block and what recomputes it.
+  const size_t shift = key.part == kv_part::hidden ? 1 : 0;
+  const size_t stripe = live[(key.block + shift) % live.size()];
   if (children_[stripe].store->can_store(value_bytes)) order.push_back(stripe);
   std::stable_sort(live.begin(), live.end(), [&](size_t a, size_t b) {
     return free_bytes(*children_[a].store) > free_bytes(*children_[b].store);

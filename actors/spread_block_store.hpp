@@ -4,8 +4,9 @@
 //
 // Placement of a put:
 //   1. the store that already holds the key (a replace stays in place while it fits there);
-//   2. else the block's stripe: live store number (block index mod live stores), while it has
-//      room, so a block's K, V and hidden states share a node and consecutive blocks alternate;
+//   2. else the block's stripe while it has room: live store number (block index mod live
+//      stores) for K and V, the next one for the hidden states, so consecutive blocks alternate
+//      and losing one node never takes both a block's K/V and the hidden states that recompute it;
 //   3. else the live store with the most free bytes.
 // So every sequence's KV spreads over all memory nodes (a context larger than one node's budget
 // fits, fetches of one step go to several nodes, and losing a node costs every sequence a share

@@ -48,9 +48,11 @@ int submit(submit_flags& flags) {
     return 0;
   }
   const auto& f = outcome.finished;
-  std::fprintf(stderr, "alisa: %d prompt tokens in %.1f ms, %d generated (%s), decode %.1f tok/s\n",
+  std::fprintf(stderr,
+               "alisa: %d prompt tokens in %.1f ms, %d generated (%s), decode %.1f tok/s, "
+               "%lld KV rows recomputed\n",
                f.num_prompt_tokens, f.prefill_ms, f.num_generated_tokens, f.finish_reason.c_str(),
-               decode_tokens_per_s(f));
+               decode_tokens_per_s(f), static_cast<long long>(f.tokens_recomputed));
   return 0;
 }
 
