@@ -89,22 +89,30 @@ void restart_job(self_ptr self, uint64_t id, const std::string& reason, int max_
 }
 
 // Forwards what the client has not received yet: all of it on a first attempt, the part beyond
-// the previous attempt's output after a restart (the same tokens, generated again).
-void forward_chunk(self_ptr self, token_chunk& chunk) {
+// the previous attempt's output after a restart (the same tokens, generated again). False when a
+// replayed token differs from the one the client has: the job cannot continue seamlessly.
+bool forward_chunk(self_ptr self, token_chunk& chunk) {
   auto it = self->state.jobs.find(chunk.id.value);
-  if (it == self->state.jobs.end()) return;  // cancelled meanwhile
+  if (it == self->state.jobs.end()) return true;  // cancelled meanwhile
   coordinator_job& job = it->second;
   token_chunk fresh{chunk.id, {}, {}};
-  for (int32_t t : chunk.token_ids)
-    if (++job.tokens_produced > job.tokens_delivered) fresh.token_ids.push_back(t);
+  for (int32_t t : chunk.token_ids) {
+    const size_t index = job.tokens_produced++;
+    if (index < job.delivered.size()) {
+      if (job.delivered[index] != t) return false;
+      continue;
+    }
+    job.delivered.push_back(t);
+    fresh.token_ids.push_back(t);
+  }
   const size_t start = job.text_produced;
   job.text_produced += chunk.text.size();
   if (job.text_produced > job.text_delivered)
     fresh.text = chunk.text.substr(job.text_delivered > start ? job.text_delivered - start : 0);
-  job.tokens_delivered = std::max(job.tokens_delivered, job.tokens_produced);
   job.text_delivered = std::max(job.text_delivered, job.text_produced);
   if (!fresh.token_ids.empty() || !fresh.text.empty())
     self->send(job.client, std::move(fresh));
+  return true;
 }
 
 void schedule(self_ptr self, const coordinator_options& o);
@@ -113,7 +121,15 @@ void on_report(self_ptr self, size_t w, step_report& report, const coordinator_o
   auto& st = self->state;
   st.workers[w].stepping = false;
   if (!st.workers[w].alive()) return;  // its jobs were already restarted elsewhere
-  for (auto& c : report.chunks) forward_chunk(self, c);
+  for (auto& c : report.chunks) {
+    if (forward_chunk(self, c)) continue;
+    const uint64_t id = c.id.value;
+    deliver(self, id, caf::make_message(job_failed{
+                          request_id{id}, "a restart after a fault generated different tokens "
+                                          "than the client already received; not splicing them"}));
+    end_job(self, id);
+    st.workers[w].cancelled.push_back(request_id{id});  // still running there: free its KV
+  }
   for (auto& f : report.finished) {
     const uint64_t id = f.id.value;
     deliver(self, id, caf::make_message(std::move(f)));

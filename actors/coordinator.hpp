@@ -17,9 +17,10 @@
 // monitors it. Workers are told the memory nodes alive ((memory_nodes_atom, vector<actor>)) when
 // they join and whenever that set changes. A worker that goes down (or fails a step request)
 // takes its running jobs with it: they go back to the head of the queue and restart on another
-// worker. Restarts are invisible to clients: generation is deterministic for a given job (a job
-// with temperature > 0 and no seed gets one fixed at admission), so the coordinator forwards
-// only the tokens and text beyond what the client already received.
+// worker. Restarts are invisible to clients: generation is deterministic for a given job (greedy,
+// or sampling seeded by sampling_params::seed, and batch-invariant kernels), so the coordinator
+// checks that the replay repeats the tokens the client already has and forwards only what comes
+// after them; a replay that diverges fails the job rather than splice two different texts.
 //
 // Thread affinity: a CAF actor (its own state only).
 #include <caf/actor.hpp>
@@ -54,7 +55,7 @@ struct coordinator_job {
   caf::actor client;
   int worker = -1;               // index into coordinator_state::workers while running
   int restarts = 0;
-  size_t tokens_delivered = 0;   // token ids the client received
+  std::vector<int32_t> delivered;  // token ids the client received (a restart must replay them)
   size_t text_delivered = 0;     // text bytes the client received
   size_t tokens_produced = 0;    // by the current attempt (restarts replay from 0)
   size_t text_produced = 0;

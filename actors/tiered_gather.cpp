@@ -120,6 +120,16 @@ bool tiered_kv_store::fetch_rows(const tiered_sequence& seq, int layer, int bloc
     }
     float* out = part ? values : keys;
     const size_t row_bytes = view->header.row_bytes;
+    // A value of another shape (not this sequence's, or damaged in a way the CRC did not cover)
+    // would copy past the rows: a miss, recomputed.
+    const size_t expected_rows = sliced ? offsets.size() : size_t{kv_block_tokens};
+    if (row_bytes != geometry_.kv_row_bytes / 2 || view->header.num_tokens != expected_rows) {
+      report_.warnings.push_back(absl::StrCat("sequence ", seq.id(), " layer ", layer, " block ",
+                                              block, ": stored value has ", view->header.num_tokens,
+                                              " rows of ", row_bytes, " bytes; recomputing it"));
+      warn_(report_.warnings.back());
+      return false;
+    }
     const auto row_of = [&](size_t i) { return sliced ? i : static_cast<size_t>(offsets[i]); };
     if (kv_type_ == kv_dtype::f32) {
       for (size_t i = 0; i < offsets.size(); ++i)

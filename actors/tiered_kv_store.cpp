@@ -1,5 +1,7 @@
 #include "actors/tiered_kv_store.hpp"
 
+#include <random>
+
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -122,6 +124,11 @@ void tiered_kv_store::refresh_host_budget() {
   plan_options_.budgets.host_bytes = options_.host_budget;
   planner_ = std::make_unique<scheduler::phase_planner>(plan_options_, geometry_, report_.rates);
   replan();
+}
+
+uint64_t tiered_kv_store::first_sequence_id() {
+  std::random_device entropy;
+  return (uint64_t{entropy()} << 32) | 1;
 }
 
 std::unique_ptr<tiered_sequence> tiered_kv_store::make_sequence(int capacity, int final_length) {

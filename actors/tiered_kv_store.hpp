@@ -87,6 +87,8 @@ class tiered_kv_store {
     return tier == kv_tier::host ? host_.get() : tier == kv_tier::nvme ? nvme_.get() : nullptr;
   }
   int free_device_slots() const { return pool_->num_free(); }
+  // The id of the sequence made last (its blocks' key prefix), for tests and tools.
+  uint64_t newest_sequence_id() const { return next_sequence_ - 1; }
   // Makes `store` the host tier (a worker's memory nodes: actors/spread_block_store.hpp) and
   // re-plans with its budget. Blocks in the previous host store are lost to their sequences and
   // will be recomputed. Call between steps.
@@ -142,7 +144,10 @@ class tiered_kv_store {
   std::unique_ptr<scheduler::phase_planner> planner_;
   scheduler::planner_options plan_options_;
   std::vector<tiered_sequence*> live_;
-  uint64_t next_sequence_ = 1;
+  // Random high 32 bits: workers sharing memory nodes must never use the same sequence id (the
+  // memory tier's keys are (sequence, layer, part, block)); a restarted worker neither.
+  uint64_t next_sequence_ = first_sequence_id();
+  static uint64_t first_sequence_id();
   float* fetch_keys_ = nullptr;  // one device slot used to convert fetched non-fp32 rows
   tier_report report_;
   bool replanning_ = false;

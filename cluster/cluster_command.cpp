@@ -3,6 +3,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 
 #include "actors/runtime_atoms.hpp"
@@ -75,6 +77,8 @@ std::vector<std::string> with_own_nvme_dir(std::vector<std::string> args, int in
   return args;
 }
 
+void stop_all(std::vector<child>& children);
+
 // Starts `alisa node ...` (this same binary). Its stdout goes to our stderr: our stdout carries
 // only the endpoint lines scripts read.
 child start_node(const std::string& role, const std::string& listen, const std::string& coordinator,
@@ -88,7 +92,11 @@ child start_node(const std::string& role, const std::string& listen, const std::
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(STDERR_FILENO, STDOUT_FILENO);
-    ::signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the whole process group: cluster up decides
+    // Its own process group: a terminal's Ctrl-C reaches only cluster up, which stops the nodes
+    // in order (coordinator last).
+    ::setpgid(0, 0);
+    // And it stops when cluster up dies, even by SIGKILL: no orphaned nodes.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     std::vector<char*> raw;
     for (auto& a : argv) raw.push_back(a.data());
     raw.push_back(nullptr);
@@ -96,8 +104,15 @@ child start_node(const std::string& role, const std::string& listen, const std::
     std::perror("alisa: cannot start a node");
     ::_exit(127);
   }
-  return child{role, listen, pid, pid > 0};
+  if (pid < 0) throw std::runtime_error("cannot start a " + role + " node: fork failed");
+  return child{role, listen, pid, true};
 }
+
+// Stops every started node however cluster_up() leaves (return or exception).
+struct stop_on_exit {
+  std::vector<child>& children;
+  ~stop_on_exit() { stop_all(children); }
+};
 
 // Asks the coordinator how many workers and memory nodes have joined.
 bool members_joined(caf::actor_system& system, const caf::actor& coordinator, int workers,
@@ -171,6 +186,7 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
   const auto extra = node_arguments(args);
   const std::string coordinator_at = at(flags, 0);
   std::vector<child> children;
+  stop_on_exit guard{children};
   children.push_back(start_node("coordinator", coordinator_at, "", extra));
   for (int i = 0; i < flags.workers; ++i)
     children.push_back(start_node("worker", at(flags, 1 + i), coordinator_at, extra));
@@ -207,7 +223,7 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
   }
   stop_all(children);
   std::cerr << "alisa: cluster stopped" << std::endl;
-  return code;
+  return code;  // (the guard finds nothing left to stop)
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ namespace {
 struct config_entry {
   std::string name;
   std::string value;
+  bool is_switch = false;  // a bare true / false: the flag is given or not
 };
 
 bool valid_name(const std::string& name) {
@@ -73,7 +74,10 @@ std::optional<std::vector<config_entry>> read_entries(const std::string& path, s
       error = absl::StrCat(path, ":", number, ": expected `name = value`, got `", text, "`");
       return std::nullopt;
     }
-    entries.push_back({name, unquote(std::string(absl::StripAsciiWhitespace(text.substr(eq + 1))))});
+    const std::string raw(absl::StripAsciiWhitespace(text.substr(eq + 1)));
+    // Only a bare true/false is a flag switch; "false" in quotes is a string value.
+    const bool is_switch = raw == "true" || raw == "false";
+    entries.push_back({name, unquote(raw), is_switch});
   }
   return entries;
 }
@@ -115,11 +119,10 @@ std::optional<std::vector<std::string>> expand_config_file(const std::vector<std
   std::vector<std::string> from_file;
   for (const auto& e : *entries) {
     if (given.count(e.name)) continue;  // the command line overrides the file
-    if (e.value == "true") {
-      from_file.push_back("--" + e.name);
-    } else if (e.value != "false") {
-      from_file.push_back("--" + e.name);
-      from_file.push_back(e.value);
+    if (e.is_switch) {
+      if (e.value == "true") from_file.push_back("--" + e.name);
+    } else {
+      from_file.push_back("--" + e.name + "=" + e.value);  // one token: a value may start with '-'
     }
   }
   std::vector<std::string> out(args.begin(), args.begin() + at);

@@ -10,7 +10,8 @@
 //   stop = "\n\n"        # quotes are removed; repeat the line for options given several times
 //
 // Names are the long flag names without "--". Expansion happens before parsing: the file's
-// options are inserted where --config stood, except those the command line also gives.
+// options are inserted where --config stood (as --name=value), except those the command line also
+// gives by their long name (an override by a short alias such as -m is a duplicate-option error).
 #include <optional>
 #include <string>
 #include <vector>

@@ -22,31 +22,33 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Polls for Ctrl-C / SIGTERM and watches the coordinator (for worker and memory nodes); then
-// stops the node's own actors and unpublishes them, so the actor system can join its threads.
-// Exit code 0 on a signal, 1 when the coordinator went away.
+// Polls for Ctrl-C / SIGTERM and watches the coordinator (for worker and memory nodes) and the
+// node's own actors; then stops the own actors and unpublishes them, so the actor system can join
+// its threads. Exit code 0 on a signal, 1 when the coordinator went away or an own actor died
+// (cluster up then reports the node gone, and the coordinator restarts its work elsewhere).
 int serve_until_shutdown(node_system& node, const std::vector<caf::actor>& own,
                          const caf::actor& coordinator, const std::string& coordinator_at) {
-  bool coordinator_down = false;
-  std::string why;
+  std::string failure;
   {
     caf::scoped_actor self{node.system()};
     if (coordinator) self->monitor(coordinator);
-    while (!shutdown_requested() && !coordinator_down)
+    for (const auto& a : own) self->monitor(a);
+    while (!shutdown_requested() && failure.empty())
       self->receive(
           [&](caf::down_msg& down) {
-            coordinator_down = true;
-            why = to_string(down.reason);
+            failure = down.source == coordinator.address()
+                          ? "the coordinator at " + coordinator_at + " went away"
+                          : "this node's actor stopped";
+            failure += " (" + to_string(down.reason) + ")";
           },
-                    caf::after(std::chrono::milliseconds(100)) >> [] {});
+          caf::after(std::chrono::milliseconds(100)) >> [] {});
     for (const auto& a : own) {
       node.unpublish(a);
       self->send_exit(a, caf::exit_reason::user_shutdown);
     }
     for (const auto& a : own) self->wait_for(a);
   }
-  if (coordinator_down && !shutdown_requested())  // (cluster up stops every node at once)
-    return fail("the coordinator at " + coordinator_at + " went away (" + why + ")");
+  if (!failure.empty() && !shutdown_requested()) return fail(failure);  // (cluster up stops all)
   std::cerr << "alisa: node stopped (signal " << shutdown_signal_number() << ")" << std::endl;
   return 0;
 }

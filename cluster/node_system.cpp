@@ -63,6 +63,14 @@ node_system::node_system(const tls_options& tls) : tls_(tls) {
   // Work sharing wakes an idle scheduler thread at once; work stealing's idle threads poll every
   // 10 ms, which put a 10 ms floor under every network hop of a decode step.
   config_.set("scheduler.policy", caf::atom("sharing"));
+  // A peer whose host vanishes without closing its connections (power loss, cable) is noticed
+  // too: heartbeats every second, connections silent for 10 s are closed (its actors go down).
+  // Not with TLS: CAF 0.17's openssl transport sends no heartbeats, so the timeout would close
+  // healthy idle connections (there a vanished host is noticed only by TCP itself).
+  if (!tls_.enabled()) {
+    config_.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+    config_.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(10)});
+  }
   if (tls_.enabled()) {
     config_.load<caf::openssl::manager>();
     config_.openssl_certificate = tls_.certificate;

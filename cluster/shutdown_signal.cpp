@@ -14,6 +14,8 @@ extern "C" void on_shutdown_signal(int signal) { requested_signal = signal; }
 void install_shutdown_signals() {
   struct sigaction action {};
   action.sa_handler = on_shutdown_signal;
+  // A second Ctrl-C kills at once, should a clean stop ever hang.
+  action.sa_flags = SA_RESETHAND;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);

@@ -221,7 +221,7 @@ TEST(tiered_store, CorruptNvmeValueIsRecomputedNotUsed) {
   const auto tokens = greedy(*engine, prompt, 30, nullptr, [&](int step) {
     if (step != 0) return;
     storage::block_store* store = engine->tier_store()->tier_store(kv_tier::nvme);
-    const storage::block_key key{1, 0, kv_part::keys, 0};
+    const storage::block_key key{engine->tier_store()->newest_sequence_id(), 0, kv_part::keys, 0};
     std::string buffer;
     auto value = store->get(key, buffer);
     ASSERT_TRUE(value.ok()) << "block 0 of layer 0 should be on NVMe after the prefill";
