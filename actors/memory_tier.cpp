@@ -44,6 +44,35 @@ kv_put_result put_value(memory_tier_state& st, const kv_payload& p) {
   return {static_cast<uint8_t>(r.outcome), std::string(r.error.message())};
 }
 
+// The tier_error code of a failed store read (as to_error() maps it).
+uint8_t error_code(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound: return static_cast<uint8_t>(tier_error::not_found);
+    case absl::StatusCode::kDataLoss: return static_cast<uint8_t>(tier_error::data_loss);
+    case absl::StatusCode::kInvalidArgument:
+      return static_cast<uint8_t>(tier_error::invalid_argument);
+    default: return static_cast<uint8_t>(tier_error::io_error);
+  }
+}
+
+// Every fetch of the batch, each answered on its own (a miss does not fail the others).
+kv_payload_batch fetch_batch(memory_tier_state& st, const kv_fetch_batch& batch) {
+  kv_payload_batch out;
+  out.payloads.reserve(batch.fetches.size());
+  out.status.reserve(batch.fetches.size());
+  for (const kv_fetch& f : batch.fetches) {
+    kv_payload p{f.sequence, f.layer, f.part, f.block, f.offsets, {}};
+    auto rows = st.store->get_rows(key_of(f), f.offsets, st.buffer);
+    out.status.push_back(rows.ok() ? 0 : error_code(rows.status()));
+    if (rows.ok()) {
+      p.bytes.resize(rows->size());
+      if (!rows->empty()) std::memcpy(p.bytes.data(), rows->data(), rows->size());
+    }
+    out.payloads.push_back(std::move(p));
+  }
+  return out;
+}
+
 caf::result<kv_payload> fetch_rows(memory_tier_state& st, const kv_fetch& f) {
   auto rows = st.store->get_rows(key_of(f), f.offsets, st.buffer);
   if (!rows.ok()) return to_error(rows.status());
@@ -71,6 +100,7 @@ caf::behavior serve(caf::stateful_actor<memory_tier_state>* self) {
   return {
       [&st](const kv_payload& p) { return put_value(st, p); },
       [&st](const kv_fetch& f) { return fetch_rows(st, f); },
+      [&st](const kv_fetch_batch& b) { return fetch_batch(st, b); },
       [&st](const kv_erase& e) { return erase_values(st, e); },
       [&st](const tier_usage_request&) { return usage_of(st); },
   };

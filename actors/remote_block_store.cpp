@@ -161,6 +161,41 @@ absl::StatusOr<std::string_view> remote_block_store::get_rows(const block_key& k
   return std::string_view(buffer);
 }
 
+std::vector<absl::StatusOr<std::string>> remote_block_store::get_rows_batch(
+    std::span<const storage::row_request> requests) {
+  std::vector<absl::StatusOr<std::string>> out;
+  out.reserve(requests.size());
+  if (!alive()) {
+    out.assign(requests.size(), dead_error());
+    return out;
+  }
+  kv_fetch_batch batch;
+  batch.fetches.reserve(requests.size());
+  for (const auto& r : requests) batch.fetches.push_back(fetch_of(r.key, r.offsets));
+  caf::error err;
+  auto reply = channel_->ask<kv_payload_batch>(std::move(batch), err);
+  if (!reply || reply->payloads.size() != requests.size() ||
+      reply->status.size() != requests.size()) {
+    const absl::Status s = reply ? absl::UnavailableError("memory tier " + name_ +
+                                                          ": a batch reply of the wrong size")
+                                 : request_failed(err);
+    out.assign(requests.size(), s);
+    return out;
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto& bytes = reply->payloads[i].bytes;
+    if (reply->status[i] == 0) {
+      out.emplace_back(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+      continue;
+    }
+    bool unreachable = false;
+    const auto code = static_cast<tier_error>(reply->status[i]);
+    out.emplace_back(to_status(channel_->system, name_, caf::make_error(code, to_string(code)),
+                               unreachable));
+  }
+  return out;
+}
+
 absl::Status remote_block_store::erase(const block_key& key) {
   if (!alive()) return dead_error();
   caf::error err;

@@ -59,6 +59,9 @@ class remote_block_store final : public storage::block_store {
   absl::StatusOr<std::string_view> get_rows(const storage::block_key& key,
                                             std::span<const int32_t> offsets,
                                             std::string& buffer) override;
+  // One kv_fetch_batch round trip for all of them.
+  std::vector<absl::StatusOr<std::string>> get_rows_batch(
+      std::span<const storage::row_request> requests) override;
   absl::Status erase(const storage::block_key& key) override;
   absl::Status erase_sequence(uint64_t sequence) override;
 

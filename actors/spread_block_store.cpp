@@ -1,6 +1,7 @@
 #include "actors/spread_block_store.hpp"
 
 #include <algorithm>
+#include <map>
 #include <cassert>
 #include <utility>
 
@@ -136,6 +137,36 @@ absl::StatusOr<std::string_view> spread_block_store::read(const block_key& key,
   return absl::NotFoundError("spread store: " + storage::to_string(key) + " was on " +
                              std::string(s.name()) + ", which is gone: " +
                              std::string(value.status().message()));
+}
+
+std::vector<absl::StatusOr<std::string>> spread_block_store::get_rows_batch(
+    std::span<const storage::row_request> requests) {
+  std::vector<absl::StatusOr<std::string>> out(requests.size(),
+                                               absl::NotFoundError("spread store: no value"));
+  std::map<size_t, std::vector<size_t>> by_child;  // child -> indices into requests
+  for (size_t r = 0; r < requests.size(); ++r) {
+    auto i = holder(requests[r].key);
+    if (i.ok())
+      by_child[*i].push_back(r);
+    else
+      out[r] = i.status();
+  }
+  for (const auto& [child, indices] : by_child) {
+    std::vector<storage::row_request> mine;
+    for (size_t r : indices) mine.push_back(requests[r]);
+    auto answers = children_[child].store->get_rows_batch(mine);
+    for (size_t k = 0; k < indices.size(); ++k) {
+      auto& answer = answers[k];
+      if (!answer.ok() && answer.status().code() == absl::StatusCode::kUnavailable) {
+        (void)check_alive(child, answer.status());
+        answer = absl::NotFoundError("spread store: " + storage::to_string(requests[indices[k]].key) +
+                                     " was on a memory node that is gone: " +
+                                     std::string(answer.status().message()));
+      }
+      out[indices[k]] = std::move(answer);
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::string_view> spread_block_store::get(const block_key& key,

@@ -58,6 +58,9 @@ class spread_block_store final : public storage::block_store {
   absl::StatusOr<std::string_view> get_rows(const storage::block_key& key,
                                             std::span<const int32_t> offsets,
                                             std::string& buffer) override;
+  // Grouped by the node holding each key: one batch per node.
+  std::vector<absl::StatusOr<std::string>> get_rows_batch(
+      std::span<const storage::row_request> requests) override;
   absl::Status erase(const storage::block_key& key) override;
   absl::Status erase_sequence(uint64_t sequence) override;
   absl::Status flush() override;

@@ -107,8 +107,14 @@ bool tiered_kv_store::fetch_rows(const tiered_sequence& seq, int layer, int bloc
   std::string buffer;
   bool sliced = false;  // a memory node sent only the rows at `offsets`, in that order
   for (int part = 0; part < 2; ++part) {
-    auto value = load_rows(e.tier, seq.id(), layer, block, part ? kv_part::values : kv_part::keys,
-                           offsets, buffer, sliced);
+    const kv_part which = part ? kv_part::values : kv_part::keys;
+    std::optional<std::string_view> value;
+    if (const auto* ready = seq.prefetched(block, which)) {  // fetched with the layer's batch
+      sliced = true;
+      if (ready->ok()) value = std::string_view(**ready);
+    } else {
+      value = load_rows(e.tier, seq.id(), layer, block, which, offsets, buffer, sliced);
+    }
     if (!value) return false;
     auto view = storage::decode_block(*value, verify && !sliced);
     if (!view.ok()) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "actors/tiered_kv_store.hpp"
 #include "storage/block_codec.hpp"
+#include "storage/block_store.hpp"
 
 namespace alisa::actors {
 
@@ -117,6 +118,7 @@ void tiered_sequence::gather(int layer, std::span<const int32_t> positions, floa
                              float* values, std::vector<int32_t>& recompute,
                              float* recompute_hidden) {
   recompute.clear();
+  prefetch_remote_rows(layer, positions);
   for (size_t first = 0; first < positions.size();) {
     const int block = positions[first] / kv_block_tokens;
     size_t count = 1;
@@ -126,6 +128,44 @@ void tiered_sequence::gather(int layer, std::span<const int32_t> positions, floa
                  recompute_hidden);
     first += count;
   }
+  prefetched_.clear();
+}
+
+void tiered_sequence::prefetch_remote_rows(int layer, std::span<const int32_t> positions) {
+  prefetched_.clear();
+  storage::block_store* host = store_.store_for(kv_tier::host);
+  if (!host || !host->is_remote()) return;
+  std::vector<int> blocks;
+  std::vector<std::vector<int32_t>> offsets;  // per block; the requests point into them
+  for (size_t first = 0; first < positions.size();) {
+    const int block = positions[first] / kv_block_tokens;
+    size_t count = 1;
+    while (first + count < positions.size() && positions[first + count] / kv_block_tokens == block)
+      ++count;
+    if (blocks_[layer][block].tier == kv_tier::host) {
+      blocks.push_back(block);
+      auto& rows = offsets.emplace_back(count);
+      for (size_t i = 0; i < count; ++i) rows[i] = positions[first + i] % kv_block_tokens;
+    }
+    first += count;
+  }
+  if (blocks.empty()) return;
+  std::vector<storage::row_request> requests;
+  for (size_t b = 0; b < blocks.size(); ++b)
+    for (kv_part part : {kv_part::keys, kv_part::values})
+      requests.push_back({{id_, static_cast<uint16_t>(layer), part,
+                           static_cast<uint32_t>(blocks[b])},
+                          offsets[b]});
+  auto answers = host->get_rows_batch(requests);
+  for (size_t r = 0; r < requests.size(); ++r)
+    prefetched_.emplace(static_cast<int>(requests[r].key.block) * 2 +
+                            (requests[r].key.part == kv_part::values ? 1 : 0),
+                        std::move(answers[r]));
+}
+
+const absl::StatusOr<std::string>* tiered_sequence::prefetched(int block, kv_part part) const {
+  auto it = prefetched_.find(block * 2 + (part == kv_part::values ? 1 : 0));
+  return it == prefetched_.end() ? nullptr : &it->second;
 }
 
 }  // namespace alisa::actors

@@ -6,8 +6,12 @@
 // Created by tiered_kv_store::make_sequence; destroying it frees the sequence's KV in every tier
 // (range delete on the stores) and re-plans the others. Same thread as its store.
 #include <cstdint>
+#include <map>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "absl/status/statusor.h"
 
 #include "gpu/kv_source.hpp"
 #include "proto/kv_tier.hpp"
@@ -61,6 +65,11 @@ class tiered_sequence final : public gpu::kv_source {
   bool fetch_hidden_rows(int layer, int block, std::span<const int32_t> positions, size_t first,
                          size_t count, size_t recompute_index, float* recompute_hidden);
   void rebalance();
+  // Asks a remote host tier (memory nodes) for the rows of every host-resident block this
+  // layer's gather needs, in one batch per node, before the per-block loop reads them.
+  void prefetch_remote_rows(int layer, std::span<const int32_t> positions);
+  // The prefetched rows of (block, part) of the current gather, or nullptr.
+  const absl::StatusOr<std::string>* prefetched(int block, kv_part part) const;
 
   tiered_kv_store& store_;
   uint64_t id_;
@@ -73,6 +82,8 @@ class tiered_sequence final : public gpu::kv_source {
   std::vector<std::vector<float>> open_hidden_;      // [layer]: the open block's hidden rows
   std::vector<std::vector<std::vector<float>>> kept_hidden_;  // [layer][block] when kept
   std::vector<int32_t> offsets_;                     // scratch: a block's selected rows
+  // The current gather's prefetched remote rows, by block * 2 + part (keys 0, values 1).
+  std::map<int, absl::StatusOr<std::string>> prefetched_;
 };
 
 }  // namespace alisa::actors

@@ -198,6 +198,17 @@ typename Inspector::result_type inspect(Inspector& f, tier_usage_request&) {
   return f(caf::meta::type_name("alisa.tier_usage_request"));
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_fetch_batch& x) {
+  return f(caf::meta::type_name("alisa.kv_fetch_batch"), x.fetches);
+}
+
+// Each payload through kv_payload's own raw-bytes inspect.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_payload_batch& x) {
+  return f(caf::meta::type_name("alisa.kv_payload_batch"), x.payloads, x.status);
+}
+
 // The caf::error category of tier_error ("alisa_tier"): `caf::make_error(tier_error::not_found,
 // std::string(why))` builds one; register_message_types() registers a renderer for it.
 inline constexpr caf::atom_value tier_error_category = caf::atom("alisa_tier");

@@ -149,6 +149,7 @@ namespace alisa {
 //   worker ──kv_fetch──> memory_tier ──kv_payload (the fetched rows) | error (tier_error)──> worker
 //   worker ──kv_erase──> memory_tier ──kv_erase_result──> worker
 //   anyone ──tier_usage_request──> memory_tier ──tier_usage──> anyone
+//   worker ──kv_fetch_batch──> memory_tier ──kv_payload_batch──> worker
 
 // How a put ended; the values match storage::put_outcome (proto cannot name storage/).
 enum class kv_put_outcome : uint8_t { stored = 0, full = 1, failed = 2 };
@@ -174,6 +175,20 @@ struct kv_erase_result {
 
 // Asks a memory tier for its tier_usage.
 struct tier_usage_request {};
+
+// Many kv_fetches in one request: a worker asks for every block of a layer it needs from one
+// memory node in one round trip, instead of one round trip per block and part.
+//   worker ──kv_fetch_batch──> memory_tier ──kv_payload_batch──> worker
+struct kv_fetch_batch {
+  std::vector<kv_fetch> fetches;
+};
+
+// The answers of a kv_fetch_batch, in request order: status[i] is 0 when payloads[i] holds the
+// rows, else the tier_error code of that fetch (its payload then has no bytes).
+struct kv_payload_batch {
+  std::vector<kv_payload> payloads;
+  std::vector<uint8_t> status;
+};
 
 // Why a memory tier answered a request with an error instead of a result. Travels as the code
 // of a caf::error in the "alisa_tier" category (proto/caf_messages.hpp), with a message.

@@ -44,4 +44,19 @@ absl::StatusOr<std::string_view> block_store::get_rows(const block_key& key,
   return std::string_view(buffer);
 }
 
+std::vector<absl::StatusOr<std::string>> block_store::get_rows_batch(
+    std::span<const row_request> requests) {
+  std::vector<absl::StatusOr<std::string>> out;
+  out.reserve(requests.size());
+  std::string buffer;
+  for (const row_request& r : requests) {
+    auto value = get_rows(r.key, r.offsets, buffer);
+    if (value.ok())
+      out.emplace_back(std::string(*value));
+    else
+      out.emplace_back(value.status());
+  }
+  return out;
+}
+
 }  // namespace alisa::storage

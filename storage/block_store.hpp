@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -24,6 +25,12 @@
 namespace alisa::storage {
 
 enum class put_outcome { stored, full, failed };
+
+// One get_rows() of a batch (block_store::get_rows_batch).
+struct row_request {
+  block_key key;
+  std::span<const int32_t> offsets;  // empty = the whole value
+};
 
 struct put_result {
   put_outcome outcome = put_outcome::stored;
@@ -73,6 +80,13 @@ class block_store {
   virtual absl::StatusOr<std::string_view> get_rows(const block_key& key,
                                                     std::span<const int32_t> offsets,
                                                     std::string& buffer);
+
+  // Several get_rows() at once, answered in request order, each with its own status; the
+  // results own their bytes. A remote store sends them in one round trip (one message each way
+  // per memory node), which is how a step's fetches of one layer are pipelined. The default calls
+  // get_rows() for each.
+  virtual std::vector<absl::StatusOr<std::string>> get_rows_batch(
+      std::span<const row_request> requests);
 
   // Whether get_rows() verifies the stored value's checksum before slicing. Values in this
   // process's RAM are trusted (a token-granular read must not hash the whole block); values that

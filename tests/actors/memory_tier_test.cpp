@@ -247,6 +247,20 @@ TEST(MemoryTier, SpreadOverTwoRemoteTiersWhenOneIsTooSmall) {
   auto rows = spread->get_rows(key_of(3, 6), offsets, buffer);
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ(std::string(*rows), slice(values[6], offsets));
+  // A batch over both nodes (one kv_fetch_batch each) answers like single fetches, in order,
+  // with a miss in the middle.
+  const std::vector<int32_t> all = {};
+  std::vector<storage::row_request> batch = {{key_of(3, 0), offsets}, {key_of(3, 1), offsets},
+                                             {key_of(9, 9), offsets}, {key_of(3, 5), all}};
+  auto answers = spread->get_rows_batch(batch);
+  ASSERT_EQ(answers.size(), 4u);
+  ASSERT_TRUE(answers[0].ok()) << answers[0].status();
+  EXPECT_EQ(*answers[0], slice(values[0], offsets));
+  ASSERT_TRUE(answers[1].ok()) << answers[1].status();
+  EXPECT_EQ(*answers[1], slice(values[1], offsets));
+  EXPECT_EQ(answers[2].status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(answers[3].ok()) << answers[3].status();
+  EXPECT_EQ(*answers[3], values[5]);
   EXPECT_EQ(spread->put(key_of(4, 0), random_block(1)).outcome, put_outcome::stored);
   EXPECT_EQ(spread->put(key_of(4, 1), random_block(2)).outcome, put_outcome::full);
   ASSERT_TRUE(spread->erase_sequence(3).ok());

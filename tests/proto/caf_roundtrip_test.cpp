@@ -98,6 +98,10 @@ bool operator==(const kv_erase& a, const kv_erase& b) {
          a.layer == b.layer && a.part == b.part && a.block == b.block;
 }
 bool operator==(const kv_erase_result& a, const kv_erase_result& b) { return a.error == b.error; }
+bool operator==(const kv_fetch_batch& a, const kv_fetch_batch& b) { return a.fetches == b.fetches; }
+bool operator==(const kv_payload_batch& a, const kv_payload_batch& b) {
+  return a.payloads == b.payloads && a.status == b.status;
+}
 
 // gtest prints failing values through CAF's stringification (kv_payload shows its byte count).
 #define ALISA_PRINT_WITH_CAF(T) \
@@ -116,6 +120,8 @@ ALISA_PRINT_WITH_CAF(tier_usage)
 ALISA_PRINT_WITH_CAF(kv_put_result)
 ALISA_PRINT_WITH_CAF(kv_erase)
 ALISA_PRINT_WITH_CAF(kv_erase_result)
+ALISA_PRINT_WITH_CAF(kv_fetch_batch)
+ALISA_PRINT_WITH_CAF(kv_payload_batch)
 #undef ALISA_PRINT_WITH_CAF
 
 namespace {
@@ -328,6 +334,37 @@ struct sample<kv_erase_result> {
   }
 };
 
+template <>
+struct sample<kv_fetch_batch> {
+  static constexpr const char* name = "alisa.kv_fetch_batch";
+  static kv_fetch_batch filled() {
+    kv_fetch second = sample<kv_fetch>::filled();
+    second.block = 3;
+    second.offsets = {0, 63};
+    return {{sample<kv_fetch>::filled(), second}};
+  }
+  static kv_fetch_batch emptied(kv_fetch_batch x) {
+    x.fetches.clear();
+    return x;
+  }
+};
+
+template <>
+struct sample<kv_payload_batch> {
+  static constexpr const char* name = "alisa.kv_payload_batch";
+  static kv_payload_batch filled() {
+    kv_payload missing = sample<kv_payload>::filled();
+    missing.bytes.clear();
+    return {{sample<kv_payload>::filled(), missing},
+            {0, static_cast<uint8_t>(tier_error::not_found)}};
+  }
+  static kv_payload_batch emptied(kv_payload_batch x) {
+    x.payloads.clear();
+    x.status.clear();
+    return x;
+  }
+};
+
 // -- serialisation helpers -------------------------------------------------------------------
 
 template <class T>
@@ -363,7 +400,8 @@ T round_trip(const T& x) {
 using message_types = ::testing::Types<submit_job, job_accepted, job_rejected, token_chunk,
                                        job_finished, job_failed, cancel_job, kv_fetch,
                                        kv_payload, node_hello, tier_usage, step_plan,
-                                       step_report, kv_put_result, kv_erase, kv_erase_result>;
+                                       step_report, kv_put_result, kv_erase, kv_erase_result,
+                                       kv_fetch_batch, kv_payload_batch>;
 
 class type_names {
  public:
