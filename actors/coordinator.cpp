@@ -156,6 +156,13 @@ void worker_down(self_ptr self, size_t w, const std::string& why, const coordina
     if (job.worker == static_cast<int>(w)) orphans.push_back(id);
   for (uint64_t id : orphans) restart_job(self, id, "worker failed: " + why, o.max_restarts);
   st.workers[w].num_running = 0;
+  // Nobody else will ever erase the dead worker's blocks on the memory nodes. A request, not a
+  // send: in CAF 0.17 a handler's reply to a plain send from another node kills the replier
+  // (unexpected_message).
+  if (st.workers[w].kv_owner != 0)
+    for (const auto& m : st.memory_nodes)
+      self->request(m, std::chrono::seconds(10), kv_erase_owner{st.workers[w].kv_owner})
+          .then([](kv_erase_result&) {}, [](caf::error&) {});
   update_capacity(st);
   schedule(self, o);
 }
@@ -215,10 +222,11 @@ void cancel(self_ptr self, uint64_t id) {
   st.jobs.erase(it);
 }
 
-void add_worker(self_ptr self, const caf::actor& handle, const coordinator_options& o) {
+void add_worker(self_ptr self, const caf::actor& handle, const coordinator_options& o,
+                uint32_t kv_owner = 0) {
   auto& st = self->state;
   self->monitor(handle);
-  st.workers.push_back(coordinator_worker{handle, {}, {}, 0, false});
+  st.workers.push_back(coordinator_worker{handle, {}, {}, 0, false, kv_owner});
   self->send(handle, memory_nodes_atom::value, st.memory_nodes);
   update_capacity(st);
   schedule(self, o);
@@ -274,6 +282,40 @@ void on_submit(self_ptr self, submit_job& job, const coordinator_options& o) {
   schedule(self, o);
 }
 
+using status_promise =
+    caf::typed_response_promise<uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t>;
+
+// (workers alive, memory nodes, queued, running, restarts, bytes held on all memory nodes): the
+// last one asks every memory node (a node that does not answer within 2 s counts 0).
+status_promise status_of(self_ptr self) {
+  const auto& st = self->state;
+  auto rp = self->make_response_promise<uint32_t, uint32_t, uint32_t, uint32_t, uint64_t,
+                                        uint64_t>();
+  const auto workers = static_cast<uint32_t>(num_alive(st));
+  const auto memory = static_cast<uint32_t>(st.memory_nodes.size());
+  const auto queued = static_cast<uint32_t>(st.queue->num_queued());
+  const auto running = static_cast<uint32_t>(st.queue->num_running());
+  const uint64_t restarts = st.restarts;
+  if (st.memory_nodes.empty()) {
+    rp.deliver(workers, memory, queued, running, restarts, uint64_t{0});
+    return rp;
+  }
+  auto pending = std::make_shared<size_t>(st.memory_nodes.size());
+  auto bytes = std::make_shared<uint64_t>(0);
+  auto one_done = [=]() mutable {
+    if (--*pending == 0) rp.deliver(workers, memory, queued, running, restarts, *bytes);
+  };
+  for (const auto& m : st.memory_nodes)
+    self->request(m, std::chrono::seconds(2), tier_usage_request{})
+        .then(
+            [=](tier_usage& u) mutable {
+              *bytes += u.host_bytes_used + u.nvme_bytes_used;
+              one_done();
+            },
+            [=](caf::error&) mutable { one_done(); });
+  return rp;
+}
+
 }  // namespace
 
 caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
@@ -293,20 +335,14 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
         auto node = caf::actor_cast<caf::actor>(self->current_sender());
         if (!node) return;  // an anonymous hello names no node
         if (hello.role == "worker") {
-          add_worker(self, node, options);
+          add_worker(self, node, options, static_cast<uint32_t>(hello.id.value));
         } else if (hello.role == "memory") {
           self->monitor(node);
           self->state.memory_nodes.push_back(node);
           broadcast_memory_nodes(self);
         }
       },
-      [self](status_atom) {
-        const auto& st = self->state;
-        return caf::make_message(static_cast<uint32_t>(num_alive(st)),
-                                 static_cast<uint32_t>(st.memory_nodes.size()),
-                                 static_cast<uint32_t>(st.queue->num_queued()),
-                                 static_cast<uint32_t>(st.queue->num_running()), st.restarts);
-      },
+      [self](status_atom) { return status_of(self); },
   };
 }
 

@@ -15,7 +15,8 @@
 //
 // Membership: a node's actor sends node_hello (role "worker" or "memory"); the coordinator
 // monitors it. Workers are told the memory nodes alive ((memory_nodes_atom, vector<actor>)) when
-// they join and whenever that set changes. A worker that goes down (or fails a step request)
+// they join and whenever that set changes. A worker's node_hello id is its sequence-id owner: when
+// it dies, every memory node is told to erase that owner's blocks (kv_erase_owner). A worker that goes down (or fails a step request)
 // takes its running jobs with it: they go back to the head of the queue and restart on another
 // worker. Restarts are invisible to clients: generation is deterministic for a given job (greedy,
 // or sampling seeded by sampling_params::seed, and batch-invariant kernels), so the coordinator
@@ -67,6 +68,7 @@ struct coordinator_worker {
   std::vector<request_id> cancelled;   // running here, to drop at the next plan
   int num_running = 0;
   bool stepping = false;
+  uint32_t kv_owner = 0;               // its sequences' id prefix on memory nodes (node_hello id)
   bool alive() const { return static_cast<bool>(handle); }
 };
 

@@ -41,6 +41,7 @@ kv_put_result put_value(memory_tier_state& st, const kv_payload& p) {
     return {static_cast<uint8_t>(kv_put_outcome::failed),
             "memory tier: a put must carry a whole value (offsets must be empty)"};
   const storage::put_result r = st.store->put(key_of(p), bytes_view(p.bytes));
+  if (r.outcome == storage::put_outcome::stored) st.sequences.insert(p.sequence.value);
   return {static_cast<uint8_t>(r.outcome), std::string(r.error.message())};
 }
 
@@ -82,7 +83,22 @@ caf::result<kv_payload> fetch_rows(memory_tier_state& st, const kv_fetch& f) {
   return out;
 }
 
+// Every sequence numbered by the owner: ids (owner << 32) .. (owner << 32) | 0xffffffff.
+kv_erase_result erase_owner(memory_tier_state& st, const kv_erase_owner& e) {
+  const uint64_t first = uint64_t{e.owner} << 32;
+  const uint64_t last = first | 0xffffffffULL;
+  std::string first_error;
+  auto it = st.sequences.lower_bound(first);
+  while (it != st.sequences.end() && *it <= last) {
+    const absl::Status s = st.store->erase_sequence(*it);
+    if (!s.ok() && first_error.empty()) first_error = std::string(s.message());
+    it = st.sequences.erase(it);
+  }
+  return {first_error};
+}
+
 kv_erase_result erase_values(memory_tier_state& st, const kv_erase& e) {
+  if (e.whole_sequence) st.sequences.erase(e.sequence.value);
   const absl::Status s = e.whole_sequence ? st.store->erase_sequence(e.sequence.value)
                                           : st.store->erase(key_of(e));
   return {std::string(s.message())};
@@ -102,6 +118,7 @@ caf::behavior serve(caf::stateful_actor<memory_tier_state>* self) {
       [&st](const kv_fetch& f) { return fetch_rows(st, f); },
       [&st](const kv_fetch_batch& b) { return fetch_batch(st, b); },
       [&st](const kv_erase& e) { return erase_values(st, e); },
+      [&st](const kv_erase_owner& e) { return erase_owner(st, e); },
       [&st](const tier_usage_request&) { return usage_of(st); },
   };
 }

@@ -16,6 +16,9 @@
 //     │ <──kv_erase_result{error (empty = ok)}─────
 //     │ ──tier_usage_request──────────────────────>
 //     │ <──tier_usage{node, host used/budget, nvme used/budget}
+//     │ ──kv_fetch_batch{fetches}─────────────────>  each fetch as above
+//     │ <──kv_payload_batch{payloads, status}──────   status[i]: 0 or the tier_error code
+//   coordinator ──kv_erase_owner{owner}──> memory_tier ──kv_erase_result──> (a dead worker's KV)
 //
 // A fetch that finds nothing usable answers with a caf::error in the "alisa_tier" category
 // (proto/caf_messages.hpp), never with an empty payload: the requester's error handler is where
@@ -32,6 +35,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -58,6 +62,7 @@ struct memory_tier_state {
   node_id node;
   std::unique_ptr<storage::spill_store> store;  // set by the behavior function
   std::string buffer;                           // reused by fetches
+  std::set<uint64_t> sequences;  // sequences with values here (kv_erase_owner walks a range)
 };
 
 // The actor. Opens its store itself; when that fails the actor quits at once with an io_error

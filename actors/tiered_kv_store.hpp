@@ -89,6 +89,9 @@ class tiered_kv_store {
   int free_device_slots() const { return pool_->num_free(); }
   // The id of the sequence made last (its blocks' key prefix), for tests and tools.
   uint64_t newest_sequence_id() const { return next_sequence_ - 1; }
+  // The high 32 bits of every sequence id this store makes (random per store): a memory node
+  // erases a dead worker's sequences by it (kv_erase_owner).
+  uint32_t sequence_owner() const { return static_cast<uint32_t>(first_sequence_ >> 32); }
   // Makes `store` the host tier (a worker's memory nodes: actors/spread_block_store.hpp) and
   // re-plans with its budget. Blocks in the previous host store are lost to their sequences and
   // will be recomputed. Call between steps.
@@ -146,7 +149,8 @@ class tiered_kv_store {
   std::vector<tiered_sequence*> live_;
   // Random high 32 bits: workers sharing memory nodes must never use the same sequence id (the
   // memory tier's keys are (sequence, layer, part, block)); a restarted worker neither.
-  uint64_t next_sequence_ = first_sequence_id();
+  const uint64_t first_sequence_ = first_sequence_id();
+  uint64_t next_sequence_ = first_sequence_;
   static uint64_t first_sequence_id();
   float* fetch_keys_ = nullptr;  // one device slot used to convert fetched non-fp32 rows
   tier_report report_;

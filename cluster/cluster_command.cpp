@@ -121,7 +121,7 @@ bool members_joined(caf::actor_system& system, const caf::actor& coordinator, in
   bool ready = false;
   self->request(coordinator, std::chrono::seconds(2), actors::status_atom::value)
       .receive(
-          [&](uint32_t w, uint32_t m, uint32_t, uint32_t, uint64_t) {
+          [&](uint32_t w, uint32_t m, uint32_t, uint32_t, uint64_t, uint64_t) {
             ready = static_cast<int>(w) >= workers && static_cast<int>(m) >= memory_nodes;
           },
           [&](caf::error&) {});

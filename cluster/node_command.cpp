@@ -67,12 +67,12 @@ std::optional<endpoint> listen(node_system& node, const caf::actor& whom, const 
 
 // Connects to --coordinator and announces `whom` under `role`.
 std::optional<caf::actor> join(node_system& node, const caf::actor& whom, const node_flags& flags,
-                               const endpoint& self_at, std::string& error) {
+                               const endpoint& self_at, node_id id, std::string& error) {
   auto at = parse_endpoint(flags.coordinator, "--coordinator", error);
   if (!at) return std::nullopt;
   auto coordinator = node.connect(*at, std::chrono::seconds(flags.join_timeout_s), error);
   if (!coordinator) return std::nullopt;
-  caf::send_as(whom, *coordinator, node_hello{node_id{self_at.port}, flags.role, self_at.to_string()});
+  caf::send_as(whom, *coordinator, node_hello{id, flags.role, self_at.to_string()});
   std::cerr << "alisa: " << flags.role << " " << self_at.to_string() << " joined the coordinator at "
             << at->to_string() << std::endl;
   return coordinator;
@@ -115,7 +115,10 @@ int run_worker(node_flags& flags) {
   std::string error;
   auto at = listen(node, worker, flags, error);
   std::optional<caf::actor> coordinator;
-  if (at) coordinator = join(node, worker, flags, *at, error);
+  // A worker's id is its sequences' owner prefix: what the memory nodes erase if it dies.
+  const auto* tiers = static_cast<const actors::local_engine&>(**engine).tier_store();
+  const node_id id{tiers ? tiers->sequence_owner() : 0};
+  if (at) coordinator = join(node, worker, flags, *at, id, error);
   if (!coordinator) {
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
     return fail(error);
@@ -140,7 +143,7 @@ int run_memory(node_flags& flags) {
   if (!memory.ok()) return fail(memory.status());
   at = listen(node, *memory, flags, error);
   std::optional<caf::actor> coordinator;
-  if (at) coordinator = join(node, *memory, flags, *at, error);
+  if (at) coordinator = join(node, *memory, flags, *at, node_id{at->port}, error);
   if (!coordinator) {
     caf::anon_send_exit(*memory, caf::exit_reason::user_shutdown);
     return fail(error);

@@ -36,9 +36,10 @@ int show_status(status_flags& flags) {
     self->request(*coordinator, std::chrono::seconds(10), actors::status_atom::value)
         .receive(
             [&](uint32_t workers, uint32_t memory, uint32_t queued, uint32_t running,
-                uint64_t restarts) {
-              status = {{"workers", workers}, {"memory_nodes", memory}, {"queued", queued},
-                        {"running", running}, {"restarts", restarts}};
+                uint64_t restarts, uint64_t memory_bytes) {
+              status = {{"workers", workers},       {"memory_nodes", memory},
+                        {"queued", queued},         {"running", running},
+                        {"restarts", restarts},     {"memory_bytes_used", memory_bytes}};
             },
             [&](caf::error& err) { error = node.system().render(err); });
   }
@@ -48,7 +49,8 @@ int show_status(status_flags& flags) {
   } else {
     std::cout << "coordinator " << at->to_string() << ": " << status["workers"] << " workers, "
               << status["memory_nodes"] << " memory nodes, " << status["running"] << " jobs running, "
-              << status["queued"] << " queued, " << status["restarts"] << " restarts" << std::endl;
+              << status["queued"] << " queued, " << status["restarts"] << " restarts, "
+              << status["memory_bytes_used"] << " bytes of KV on memory nodes" << std::endl;
   }
   return 0;
 }
@@ -62,7 +64,8 @@ void add_status_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--coordinator", flags->coordinator, "HOST:PORT of the coordinator")
       ->capture_default_str();
   cmd->add_flag("--json", flags->json,
-                "print {workers, memory_nodes, queued, running, restarts} as one JSON object");
+                "print {workers, memory_nodes, queued, running, restarts, memory_bytes_used} as one "
+                "JSON object");
   cmd->add_option("--connect-timeout", flags->connect_timeout_s,
                   "seconds to keep trying to reach the coordinator")
       ->capture_default_str();

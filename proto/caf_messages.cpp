@@ -38,7 +38,8 @@ void register_message_types(caf::actor_system_config& cfg) {
       .add_message_type<kv_erase_result>("alisa.kv_erase_result")
       .add_message_type<tier_usage_request>("alisa.tier_usage_request")
       .add_message_type<kv_fetch_batch>("alisa.kv_fetch_batch")
-      .add_message_type<kv_payload_batch>("alisa.kv_payload_batch");
+      .add_message_type<kv_payload_batch>("alisa.kv_payload_batch")
+      .add_message_type<kv_erase_owner>("alisa.kv_erase_owner");
   cfg.add_error_category(tier_error_category, render_tier_error);
 }
 

@@ -199,6 +199,11 @@ typename Inspector::result_type inspect(Inspector& f, tier_usage_request&) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_erase_owner& x) {
+  return f(caf::meta::type_name("alisa.kv_erase_owner"), x.owner);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_fetch_batch& x) {
   return f(caf::meta::type_name("alisa.kv_fetch_batch"), x.fetches);
 }

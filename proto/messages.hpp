@@ -103,7 +103,7 @@ struct kv_payload {
 
 // A node announcing itself to the coordinator.
 struct node_hello {
-  node_id id;
+  node_id id;            // a worker: its sequences' owner prefix (kv_erase_owner); else its port
   std::string role;      // coordinator | worker | memory
   std::string endpoint;  // host:port it listens on
 };
@@ -175,6 +175,14 @@ struct kv_erase_result {
 
 // Asks a memory tier for its tier_usage.
 struct tier_usage_request {};
+
+// Removes every value of every sequence a worker numbered: sequence ids are (owner << 32) | n,
+// owner being 32 random bits per worker (actors/tiered_kv_store.hpp). The coordinator sends it to
+// every memory node when a worker dies, whose sequences would otherwise never be erased.
+//   coordinator ──kv_erase_owner──> memory_tier ──kv_erase_result──> coordinator
+struct kv_erase_owner {
+  uint32_t owner = 0;
+};
 
 // Many kv_fetches in one request: a worker asks for every block of a layer it needs from one
 // memory node in one round trip, instead of one round trip per block and part.

@@ -28,7 +28,7 @@ counts status_of(caf::actor_system& sys, const caf::actor& coordinator) {
   caf::scoped_actor self{sys};
   counts c;
   self->request(coordinator, 5s, status_atom::value)
-      .receive([&](uint32_t w, uint32_t m, uint32_t, uint32_t, uint64_t) { c = {w, m}; },
+      .receive([&](uint32_t w, uint32_t m, uint32_t, uint32_t, uint64_t, uint64_t) { c = {w, m}; },
                [&](caf::error& err) { ADD_FAILURE() << to_string(err); });
   return c;
 }

@@ -325,6 +325,34 @@ TEST(cluster, a_worker_killed_mid_job_restarts_its_jobs_elsewhere) {
   EXPECT_EQ(c.stop(), 0) << c.process().err();
 }
 
+TEST(cluster, a_dead_workers_kv_is_erased_from_the_memory_nodes) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  // 512 KiB: room on one worker's device for both jobs' open and newest blocks after the kill.
+  cluster c(base_port(10), concat(model_flags(), {"--workers", "2", "--memory-nodes", "2",
+                                                  "--device-kv-budget", "512KiB",
+                                                  "--host-kv-budget", "4MiB",
+                                                  "--force-phase", "2", "--threads", "1"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  const std::vector<std::string> prompts = {"Once upon a time", "The cat"};
+  auto first = start_streaming(c.coordinator(), prompts[0], 440, 600);
+  auto second = start_streaming(c.coordinator(), prompts[1], 440, 20);
+  ASSERT_TRUE(first->running() && second->running()) << "a job ended before the fault";
+  EXPECT_GT(cluster_status(c.coordinator()).value("memory_bytes_used", 0), 0);
+  ::kill(c.pid_of("worker", 0), SIGKILL);
+  ASSERT_EQ(first->wait(180s), 0) << first->err();
+  ASSERT_EQ(second->wait(180s), 0) << second->err();
+  EXPECT_EQ(first->out(), expected_stream(prompts[0], 440));
+  EXPECT_EQ(second->out(), expected_stream(prompts[1], 440));
+  // Finished jobs erase their own sequences; the dead worker's are erased by owner.
+  uint64_t left = 1;
+  for (int i = 0; i < 50 && left != 0; ++i) {
+    left = cluster_status(c.coordinator()).value("memory_bytes_used", uint64_t{1});
+    if (left != 0) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(left, 0u) << "KV of a dead worker (or of finished jobs) is still on the memory nodes";
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
 TEST(cluster, a_client_that_disconnects_has_its_job_cancelled) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
   cluster c(base_port(6), concat(model_flags(), {"--workers", "1", "--memory-nodes", "0",

@@ -99,6 +99,7 @@ bool operator==(const kv_erase& a, const kv_erase& b) {
 }
 bool operator==(const kv_erase_result& a, const kv_erase_result& b) { return a.error == b.error; }
 bool operator==(const kv_fetch_batch& a, const kv_fetch_batch& b) { return a.fetches == b.fetches; }
+bool operator==(const kv_erase_owner& a, const kv_erase_owner& b) { return a.owner == b.owner; }
 bool operator==(const kv_payload_batch& a, const kv_payload_batch& b) {
   return a.payloads == b.payloads && a.status == b.status;
 }
@@ -121,6 +122,7 @@ ALISA_PRINT_WITH_CAF(kv_put_result)
 ALISA_PRINT_WITH_CAF(kv_erase)
 ALISA_PRINT_WITH_CAF(kv_erase_result)
 ALISA_PRINT_WITH_CAF(kv_fetch_batch)
+ALISA_PRINT_WITH_CAF(kv_erase_owner)
 ALISA_PRINT_WITH_CAF(kv_payload_batch)
 #undef ALISA_PRINT_WITH_CAF
 
@@ -350,6 +352,13 @@ struct sample<kv_fetch_batch> {
 };
 
 template <>
+struct sample<kv_erase_owner> {
+  static constexpr const char* name = "alisa.kv_erase_owner";
+  static kv_erase_owner filled() { return {0xfedcba98u}; }
+  static kv_erase_owner emptied(kv_erase_owner x) { return x; }
+};
+
+template <>
 struct sample<kv_payload_batch> {
   static constexpr const char* name = "alisa.kv_payload_batch";
   static kv_payload_batch filled() {
@@ -401,7 +410,7 @@ using message_types = ::testing::Types<submit_job, job_accepted, job_rejected, t
                                        job_finished, job_failed, cancel_job, kv_fetch,
                                        kv_payload, node_hello, tier_usage, step_plan,
                                        step_report, kv_put_result, kv_erase, kv_erase_result,
-                                       kv_fetch_batch, kv_payload_batch>;
+                                       kv_fetch_batch, kv_payload_batch, kv_erase_owner>;
 
 class type_names {
  public:
