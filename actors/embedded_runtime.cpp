@@ -4,9 +4,13 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <stdexcept>
 
 #include "actors/coordinator.hpp"
 #include "actors/gpu_worker.hpp"
+#include "actors/memory_tier.hpp"
 #include "proto/caf_messages.hpp"
 
 namespace alisa::actors {
@@ -16,6 +20,7 @@ struct embedded_runtime::impl {
   std::unique_ptr<caf::actor_system> system;
   caf::actor worker;
   caf::actor coordinator;
+  caf::actor memory;  // the memory tier, when the engine has a host tier
 };
 
 embedded_runtime::embedded_runtime(std::unique_ptr<local_engine> engine,
@@ -38,6 +43,23 @@ embedded_runtime::embedded_runtime(std::unique_ptr<local_engine> engine,
   impl_->worker = impl_->system->spawn<caf::detached>(actors::gpu_worker, engine_.get());
   impl_->coordinator = impl_->system->spawn(actors::coordinator,
                                                     std::vector<caf::actor>{impl_->worker}, o);
+  start_memory_tier();
+}
+
+// With a tiered engine that has a host budget, that budget becomes a memory_tier actor which
+// joins like a cluster's memory node; the worker then swaps its local RAM store for it. NVMe stays
+// the worker's own (the tier report keeps RAM and NVMe apart; the cost model prices them apart).
+void embedded_runtime::start_memory_tier() {
+  const tiered_kv_store* tiers = static_cast<const local_engine&>(*engine_).tier_store();
+  if (!tiers || tiers->options().host_budget == 0) return;
+  memory_tier_options m;
+  m.host_budget = tiers->options().host_budget;
+  auto memory = spawn_memory_tier(*impl_->system, m);
+  if (!memory.ok()) throw std::runtime_error(std::string(memory.status().message()));
+  impl_->memory = *memory;
+  // Joins before any job can: the coordinator handles the hello, and tells the worker, before it
+  // sees a submit sent after this constructor returns.
+  caf::send_as(impl_->memory, impl_->coordinator, node_hello{node_id{0}, "memory", "in-process"});
 }
 
 embedded_runtime::~embedded_runtime() {
@@ -46,7 +68,14 @@ embedded_runtime::~embedded_runtime() {
     self->send_exit(impl_->coordinator, caf::exit_reason::user_shutdown);
     self->send_exit(impl_->worker, caf::exit_reason::user_shutdown);
     self->wait_for(impl_->coordinator, impl_->worker);
+    if (impl_->memory) {
+      // The engine's host tier holds a scoped actor of this system: drop it first.
+      if (auto* tiers = engine_->tier_store()) tiers->use_host_store(nullptr);
+      self->send_exit(impl_->memory, caf::exit_reason::user_shutdown);
+      self->wait_for(impl_->memory);
+    }
   }
+  impl_->memory = nullptr;
   impl_->coordinator = nullptr;
   impl_->worker = nullptr;
   impl_->system.reset();  // joins the scheduler threads

@@ -1,11 +1,13 @@
 #pragma once
-// embedded_runtime — the actor runtime inside one process: a CAF actor system with a coordinator
-// and one gpu_worker that owns a local_engine. Clients are actors that send submit_job to
+// embedded_runtime — the actor runtime inside one process: a CAF actor system with a coordinator,
+// one gpu_worker that owns a local_engine and, when the engine has a host KV tier, a memory_tier
+// actor holding it (the worker reaches it through a remote_block_store, as in a cluster). Clients are actors that send submit_job to
 // coordinator() and receive job_accepted | job_rejected, then token_chunk... and job_finished |
 // job_failed; submit() is such a client for callers that want a blocking call.
 //
-// Shutdown: the destructor sends exit messages to the coordinator and the worker before the actor
-// system joins its threads (CAF 0.17 waits forever for actors that never exit).
+// Shutdown: the destructor sends exit messages to the coordinator, the worker and the memory tier
+// before the actor system joins its threads (CAF 0.17 waits forever for actors that never exit).
+// Throws std::runtime_error when the memory tier cannot start.
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +44,7 @@ class embedded_runtime {
 
  private:
   struct impl;
+  void start_memory_tier();
   std::unique_ptr<local_engine> engine_;
   std::unique_ptr<impl> impl_;
 };

@@ -86,6 +86,9 @@ class tiered_kv_store {
   storage::block_store* tier_store(kv_tier tier) {
     return tier == kv_tier::host ? host_.get() : tier == kv_tier::nvme ? nvme_.get() : nullptr;
   }
+  const storage::block_store* tier_store(kv_tier tier) const {
+    return const_cast<tiered_kv_store*>(this)->tier_store(tier);
+  }
   int free_device_slots() const { return pool_->num_free(); }
   // The id of the sequence made last (its blocks' key prefix), for tests and tools.
   uint64_t newest_sequence_id() const { return next_sequence_ - 1; }

@@ -106,5 +106,34 @@ TEST(EmbeddedRuntime, BadJobsAreRejectedAtAdmission) {
   EXPECT_NE(runtime.submit(bad).error.find("--top-p"), std::string::npos);
 }
 
+// With a host KV budget, the host tier is a memory_tier actor in the same actor system (reached
+// through a remote_block_store, as a cluster's memory node is), and the text does not change.
+TEST(EmbeddedRuntime, HostTierIsAMemoryTierActor) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  auto reference = open_stories();
+  ASSERT_TRUE(reference);
+  submit_job job;
+  job.prompt_ids = *reference->encode_prompt("Once upon a time");
+  job.sampling.max_tokens = 200;
+  job.sampling.ignore_eos = true;
+  const auto expected = reference->generate(
+      std::vector<int>(job.prompt_ids.begin(), job.prompt_ids.end()), job.sampling);
+  engine_options o;
+  o.tiers.device_budget = 160 << 10;
+  o.tiers.host_budget = 1 << 20;
+  o.tiers.force_phase = 2;
+  embedded_runtime runtime(testing::open_stories_engine(o), scheduler::batching_options{});
+  const auto outcome = runtime.submit(job);
+  ASSERT_EQ(outcome.error, "");
+  EXPECT_EQ(outcome.text, expected.text);
+  const tiered_kv_store* tiers = runtime.engine().tier_store();
+  ASSERT_NE(tiers, nullptr);
+  const storage::block_store* host = tiers->tier_store(kv_tier::host);
+  ASSERT_NE(host, nullptr);
+  EXPECT_EQ(host->name(), "spread");
+  EXPECT_TRUE(host->is_remote());
+  EXPECT_GT(tiers->report().tiers[static_cast<size_t>(kv_tier::host)].tokens_loaded, 0u);
+}
+
 }  // namespace
 }  // namespace alisa::actors
