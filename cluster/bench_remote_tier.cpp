@@ -62,11 +62,7 @@ void add_bench_remote_tier_command(CLI::App& bench, int& exit_code) {
                 "print {payload_bytes, repetitions, token_granular, median_gib_per_s, "
                 "best_gib_per_s, median_ms}");
   cmd->callback([flags, &exit_code] {
-    try {
-      exit_code = bench_remote_tier(*flags);
-    } catch (const std::exception& e) {
-      exit_code = fail(e.what());
-    }
+    exit_code = run_reporting_errors([&] { return bench_remote_tier(*flags); });
   });
 }
 

@@ -249,11 +249,7 @@ void add_cluster_command(CLI::App& app, int& exit_code, const std::vector<std::s
   add_batching_flags(*up, flags->node.batching);
   add_tls_flags(*up, flags->node.tls);
   up->callback([flags, &exit_code, &args] {
-    try {
-      exit_code = cluster_up(*flags, args);
-    } catch (const std::exception& e) {
-      exit_code = fail(e.what());
-    }
+    exit_code = run_reporting_errors([&] { return cluster_up(*flags, args); });
   });
 }
 

@@ -151,25 +151,19 @@ int run_memory(node_flags& flags) {
   return serve_until_shutdown(node, {*memory}, *coordinator, flags.coordinator);
 }
 
+// Exceptions (a batching option out of range, a fault opening the engine) are one-line errors:
+// the caller runs this under run_reporting_errors().
 int run_node(node_flags& flags) {
-  try {
-    flags.engine.check_tier_rules = flags.role != "memory";
-    if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
-    if (auto err = flags.tls.validate()) return fail(*err);
-    try {
-      flags.batching.validate();
-    } catch (const std::exception& e) {
-      return fail(e.what());
-    }
-    if (flags.role != "coordinator" && flags.coordinator.empty())
-      return fail("--coordinator HOST:PORT is required for a " + flags.role + " node");
-    install_shutdown_signals();
-    if (flags.role == "coordinator") return run_coordinator(flags);
-    if (flags.role == "worker") return run_worker(flags);
-    return run_memory(flags);
-  } catch (const std::exception& e) {
-    return fail(e.what());
-  }
+  flags.engine.check_tier_rules = flags.role != "memory";
+  if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
+  if (auto err = flags.tls.validate()) return fail(*err);
+  flags.batching.validate();
+  if (flags.role != "coordinator" && flags.coordinator.empty())
+    return fail("--coordinator HOST:PORT is required for a " + flags.role + " node");
+  install_shutdown_signals();
+  if (flags.role == "coordinator") return run_coordinator(flags);
+  if (flags.role == "worker") return run_worker(flags);
+  return run_memory(flags);
 }
 
 }  // namespace
@@ -203,7 +197,9 @@ void add_node_command(CLI::App& app, int& exit_code) {
   add_engine_flags(*cmd, flags->engine);
   add_batching_flags(*cmd, flags->batching);
   add_tls_flags(*cmd, flags->tls);
-  cmd->callback([flags, &exit_code] { exit_code = run_node(*flags); });
+  cmd->callback([flags, &exit_code] {
+    exit_code = run_reporting_errors([&] { return run_node(*flags); });
+  });
 }
 
 }  // namespace alisa::cluster

@@ -58,13 +58,7 @@ int run_checked(run_flags& flags);
 
 // A fault during generation (e.g. a device KV pool too small for --policy vllm) is reported, not
 // a crash.
-int run(run_flags& flags) {
-  try {
-    return run_checked(flags);
-  } catch (const std::exception& e) {
-    return fail(e.what());
-  }
-}
+int run(run_flags& flags) { return run_reporting_errors([&] { return run_checked(flags); }); }
 
 // One job through the embedded actor runtime (coordinator, worker and this thread's client in one
 // actor system), as a served job would run; the human run streams its text as it arrives.

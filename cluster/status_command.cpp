@@ -10,25 +10,23 @@
 
 #include "actors/runtime_atoms.hpp"
 #include "cluster/cli_errors.hpp"
+#include "cluster/coordinator_client.hpp"
 #include "cluster/node_system.hpp"
 
 namespace alisa::cluster {
 namespace {
 
 struct status_flags {
-  std::string coordinator = "127.0.0.1:7700";
+  coordinator_flags client;
   bool json = false;
-  int connect_timeout_s = 10;
-  tls_options tls;
 };
 
 int show_status(status_flags& flags) {
-  if (auto err = flags.tls.validate()) return fail(*err);
+  if (auto err = flags.client.tls.validate()) return fail(*err);
+  node_system node(flags.client.tls);
+  endpoint at;
   std::string error;
-  auto at = parse_endpoint(flags.coordinator, "--coordinator", error);
-  if (!at) return fail(error);
-  node_system node(flags.tls);
-  auto coordinator = node.connect(*at, std::chrono::seconds(flags.connect_timeout_s), error);
+  auto coordinator = connect_coordinator(node, flags.client, at, error);
   if (!coordinator) return fail(error);
   nlohmann::json status;
   {
@@ -43,11 +41,11 @@ int show_status(status_flags& flags) {
             },
             [&](caf::error& err) { error = node.system().render(err); });
   }
-  if (status.is_null()) return fail("the coordinator at " + at->to_string() + " did not answer: " + error);
+  if (status.is_null()) return fail("the coordinator at " + at.to_string() + " did not answer: " + error);
   if (flags.json) {
     std::cout << status.dump() << std::endl;
   } else {
-    std::cout << "coordinator " << at->to_string() << ": " << status["workers"] << " workers, "
+    std::cout << "coordinator " << at.to_string() << ": " << status["workers"] << " workers, "
               << status["memory_nodes"] << " memory nodes, " << status["running"] << " jobs running, "
               << status["queued"] << " queued, " << status["restarts"] << " restarts, "
               << status["memory_bytes_used"] << " bytes of KV on memory nodes" << std::endl;
@@ -61,21 +59,12 @@ void add_status_command(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<status_flags>();
   CLI::App* cmd = app.add_subcommand(
       "status", "show a running cluster's workers, memory nodes, running and queued jobs");
-  cmd->add_option("--coordinator", flags->coordinator, "HOST:PORT of the coordinator")
-      ->capture_default_str();
+  add_coordinator_flags(*cmd, flags->client);
   cmd->add_flag("--json", flags->json,
                 "print {workers, memory_nodes, queued, running, restarts, memory_bytes_used} as one "
                 "JSON object");
-  cmd->add_option("--connect-timeout", flags->connect_timeout_s,
-                  "seconds to keep trying to reach the coordinator")
-      ->capture_default_str();
-  add_tls_flags(*cmd, flags->tls);
   cmd->callback([flags, &exit_code] {
-    try {
-      exit_code = show_status(*flags);
-    } catch (const std::exception& e) {
-      exit_code = fail(e.what());
-    }
+    exit_code = run_reporting_errors([&] { return show_status(*flags); });
   });
 }
 

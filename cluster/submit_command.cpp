@@ -11,28 +11,26 @@
 #include "cluster/cli_errors.hpp"
 #include "cluster/engine_flags.hpp"
 #include "cluster/job_json.hpp"
+#include "cluster/coordinator_client.hpp"
 #include "cluster/node_system.hpp"
 
 namespace alisa::cluster {
 namespace {
 
 struct submit_flags {
-  std::string coordinator = "127.0.0.1:7700";
+  coordinator_flags client;
   std::string prompt;
   sampling_params sampling;
   bool json = false;
-  int connect_timeout_s = 10;
-  tls_options tls;
 };
 
 int submit(submit_flags& flags) {
   if (auto err = validate(flags.sampling)) return fail(*err);
-  if (auto err = flags.tls.validate()) return fail(*err);
+  if (auto err = flags.client.tls.validate()) return fail(*err);
+  node_system node(flags.client.tls);
+  endpoint at;
   std::string error;
-  auto at = parse_endpoint(flags.coordinator, "--coordinator", error);
-  if (!at) return fail(error);
-  node_system node(flags.tls);
-  auto coordinator = node.connect(*at, std::chrono::seconds(flags.connect_timeout_s), error);
+  auto coordinator = connect_coordinator(node, flags.client, at, error);
   if (!coordinator) return fail(error);
   submit_job job;
   job.prompt_text = flags.prompt;
@@ -62,23 +60,14 @@ void add_submit_command(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<submit_flags>();
   CLI::App* cmd = app.add_subcommand(
       "submit", "send a generation job to a running cluster's coordinator and stream the text");
-  cmd->add_option("--coordinator", flags->coordinator, "HOST:PORT of the coordinator")
-      ->capture_default_str();
+  add_coordinator_flags(*cmd, flags->client);
   cmd->add_option("--prompt,-p", flags->prompt, "the prompt text (empty = start from BOS)");
   add_sampling_flags(*cmd, flags->sampling);
   cmd->add_flag("--json", flags->json,
                 "print one JSON object (the fields of `alisa run --json` that the job's worker "
                 "reports) instead of streaming text");
-  cmd->add_option("--connect-timeout", flags->connect_timeout_s,
-                  "seconds to keep trying to reach the coordinator")
-      ->capture_default_str();
-  add_tls_flags(*cmd, flags->tls);
   cmd->callback([flags, &exit_code] {
-    try {
-      exit_code = submit(*flags);
-    } catch (const std::exception& e) {
-      exit_code = fail(e.what());
-    }
+    exit_code = run_reporting_errors([&] { return submit(*flags); });
   });
 }
 
