@@ -264,50 +264,66 @@ double kill_memory_node_mid_job(cluster& c, std::unique_ptr<child_process>& clie
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
 }
 
+struct memory_kill {
+  double recovery_s = 0;
+  long long recomputed = -1;
+  int restarts = -1;
+};
+
+// One cluster (1 worker, 2 memory nodes, `extra` flags), one 440-token job, memory node 0 killed
+// once the nodes hold `min_bytes` of it. The output must be the fault-free text whatever happens;
+// whether the kill hit the job's KV is for the caller to judge (a loaded machine may finish the
+// job before the kill lands: then the caller tries again).
+memory_kill kill_a_memory_node(int port, const std::vector<std::string>& extra, uint64_t min_bytes) {
+  cluster c(port, concat(model_flags(), concat({"--workers", "1", "--memory-nodes", "2",
+                                                "--device-kv-budget", "256KiB",
+                                                "--host-kv-budget", "4MiB", "--threads", "1"},
+                                               extra)));
+  memory_kill k;
+  EXPECT_TRUE(c.ready()) << c.process().err();
+  if (!c.ready()) return k;
+  std::unique_ptr<child_process> client;
+  k.recovery_s = kill_memory_node_mid_job(c, client, min_bytes);
+  const auto status = cluster_status(c.coordinator());
+  k.recomputed = recomputed_rows(client->err());
+  k.restarts = status.value("restarts", -1);
+  EXPECT_EQ(status.value("memory_nodes", -1), 1);
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+  return k;
+}
+
 TEST(cluster, a_memory_node_killed_mid_job_has_its_blocks_recomputed) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
   // The cost model's phase II keeps every offloaded block's hidden states, one node away from
-  // the block's K/V (spread_block_store): the lost blocks are recomputed in place.
-  cluster c(base_port(4), concat(model_flags(), {"--workers", "1", "--memory-nodes", "2",
-                                                 "--device-kv-budget", "256KiB",
-                                                 "--host-kv-budget", "4MiB", "--threads", "1"}));
-  ASSERT_TRUE(c.ready()) << c.process().err();
-  std::unique_ptr<child_process> client;
-  // The hidden states of every completed block go out at once; K/V follow once the device's
-  // share (two blocks per layer) is full, from token 192. 400 KB: hidden states of four blocks
-  // per layer and K/V of the first (each block of a layer: 16 KiB of hidden, 16 KiB of K+V).
-  const double recovery_s = kill_memory_node_mid_job(c, client, 400'000);
-  const auto status = cluster_status(c.coordinator());
-  const long long recomputed = recomputed_rows(client->err());
-  std::printf("memory node SIGKILL (hidden states kept): job finished %.2f s after the kill, "
-              "%lld KV rows recomputed, %s restarts\n",
-              recovery_s, recomputed, status.value("restarts", nlohmann::json(-1)).dump().c_str());
-  EXPECT_GT(recomputed, 0) << client->err();
-  EXPECT_EQ(status.value("restarts", -1), 0) << "recompute, not re-prefill, should have recovered";
-  EXPECT_EQ(status.value("memory_nodes", -1), 1);
-  EXPECT_EQ(c.stop(), 0) << c.process().err();
+  // the block's K/V (spread_block_store): the lost blocks are recomputed in place. The hidden
+  // states of every completed block go out at once; K/V follow once the device's share (two
+  // blocks per layer) is full, from token 192. 400 KB: hidden states of four blocks per layer and
+  // K/V of the first (each block of a layer: 16 KiB of hidden, 16 KiB of K+V).
+  memory_kill k;
+  for (int attempt = 0; attempt < 3 && k.recomputed <= 0 && !HasFailure(); ++attempt) {
+    k = kill_a_memory_node(base_port(4), {}, 400'000);
+    std::printf("memory node SIGKILL (hidden states kept): job finished %.2f s after the kill, "
+                "%lld KV rows recomputed, %d restarts\n",
+                k.recovery_s, k.recomputed, k.restarts);
+  }
+  EXPECT_GT(k.recomputed, 0) << "in three tries the kill never hit the job's KV";
+  EXPECT_EQ(k.restarts, 0) << "recompute, not re-prefill, should have recovered";
 }
 
 TEST(cluster, a_memory_node_killed_mid_job_without_hidden_states_reprefills) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
   // Forced phase II keeps no hidden states: the lost blocks cannot be recomputed alone, so the
-  // job restarts from its prompt on the surviving tiers and the client sees no seam.
-  cluster c(base_port(9), concat(model_flags(), {"--workers", "1", "--memory-nodes", "2",
-                                                 "--device-kv-budget", "256KiB",
-                                                 "--host-kv-budget", "4MiB", "--force-phase", "2",
-                                                 "--threads", "1"}));
-  ASSERT_TRUE(c.ready()) << c.process().err();
-  std::unique_ptr<child_process> client;
-  // K/V only, all but each layer's newest block: block 0 (16 KiB per layer, to the first node)
-  // from token 128, block 1 (to the second) from token 192. Past 100 KB both nodes hold some.
-  const double recovery_s = kill_memory_node_mid_job(c, client, 100'000);
-  const auto status = cluster_status(c.coordinator());
-  std::printf("memory node SIGKILL (no hidden states): job finished %.2f s after the kill, "
-              "%s restarts (re-prefill)\n",
-              recovery_s, status.value("restarts", nlohmann::json(-1)).dump().c_str());
-  EXPECT_EQ(status.value("memory_nodes", -1), 1);
-  EXPECT_GE(status.value("restarts", 0), 1) << "the killed node held none of the job's KV";
-  EXPECT_EQ(c.stop(), 0) << c.process().err();
+  // job restarts from its prompt on the surviving tiers and the client sees no seam. K/V of all
+  // but each layer's newest block go out: block 0 (16 KiB per layer, to the first node) from
+  // token 128, block 1 (to the second) from token 192. Past 100 KB both nodes hold some.
+  memory_kill k;
+  for (int attempt = 0; attempt < 3 && k.restarts < 1 && !HasFailure(); ++attempt) {
+    k = kill_a_memory_node(base_port(9), {"--force-phase", "2"}, 100'000);
+    std::printf("memory node SIGKILL (no hidden states): job finished %.2f s after the kill, "
+                "%d restarts (re-prefill)\n",
+                k.recovery_s, k.restarts);
+  }
+  EXPECT_GE(k.restarts, 1) << "in three tries the kill never hit the job's KV";
 }
 
 TEST(cluster, a_worker_killed_mid_job_restarts_its_jobs_elsewhere) {
