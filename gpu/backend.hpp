@@ -17,11 +17,15 @@
 #include "model/tensor.hpp"
 #include "proto/dtype.hpp"
 #include "proto/kv_dtype.hpp"
+#include "proto/sampling_params.hpp"
 #include "proto/token_set.hpp"
 
 namespace alisa::gpu {
 
-enum class backend_kind { cpu, cuda };
+enum class backend_kind { cpu, cuda, automatic };  // automatic: make_auto_backend()
+
+// Whether this binary was built with the CUDA backend (nvcc found at configure time).
+bool cuda_backend_built();
 
 // A linear layer as the backend keeps it: weight [rows=out_features, cols=in_features] stored in
 // `type`, optional fp32 bias of length rows. Owned by the backend that made it.
@@ -96,6 +100,14 @@ class backend {
   virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;  // backend -> backend
+  // Staged upload for rows fetched from host tiers: queued on a copy path that overlaps compute
+  // (CUDA: pinned staging + a copy stream). host_src may be reused as soon as the call returns;
+  // the bytes are visible to ops issued after the next commit_uploads() (download() and
+  // synchronize() commit too). Backends without a copy path upload at once.
+  virtual void upload_async(void* dst, const void* host_src, size_t bytes) {
+    upload(dst, host_src, bytes);
+  }
+  virtual void commit_uploads() {}
   // Copies a host tensor of any dtype into backend memory converted to `type` (+ fp32 bias).
   virtual weight_matrix upload_matrix(const model::tensor_view& weight,
                                       const model::tensor_view& bias, dtype type) = 0;
@@ -138,6 +150,19 @@ class backend {
   virtual void attention(std::span<const attention_item> items, const attention_shape& shape) = 0;
   virtual void synchronize() = 0;
 
+  // --- selection (results to the host) -----------------------------------------------------------
+  // The backend implementation downloads and runs the host reference (gpu/selection_reference.hpp);
+  // the CUDA backend selects on the device and returns only the answer.
+  // Indices of the k largest of scores[0, count) (backend memory; ties: lower index first), in
+  // ascending index order, into the host array out_indices[k]. Throws std::invalid_argument unless
+  // 0 < k <= count.
+  virtual void top_k(const float* scores, int count, int k, int32_t* out_indices);
+  // The token sampling `params` pick from logits[0, vocab) (backend memory) for the uniform draw
+  // u in [0, 1): greedy (lowest id among ties) when temperature == 0, otherwise the top_k /
+  // top_p filtered softmax(logits / temperature) inverted at u (gpu/sampler.hpp draws u).
+  virtual int32_t sample_token(const float* logits, int vocab, const sampling_params& params,
+                               double u);
+
   // --- measurement ------------------------------------------------------------------------------
   // Median GB/s (1e9 bytes/s) of a multi-threaded streaming read of `bytes` of this backend's
   // memory: the roofline that memory-bound decode is compared against. 0 when not measurable.
@@ -149,7 +174,12 @@ class backend {
 };
 
 // Creates a backend. `num_threads` <= 0 means "all hardware threads" (CPU backend).
-// Throws std::runtime_error when the kind is not built or not usable on this machine.
+// Throws std::runtime_error when the kind is not built or not usable on this machine (the message
+// says which: "CUDA backend not built in this binary", "no usable CUDA driver/device: ...").
 std::unique_ptr<backend> make_backend(backend_kind kind, int num_threads);
+
+// --backend auto: the CUDA backend when it is built and a device is usable, else the CPU backend.
+// `why` receives one line for the log saying which was chosen and, for CPU, why not CUDA.
+std::unique_ptr<backend> make_auto_backend(int num_threads, std::string& why);
 
 }  // namespace alisa::gpu

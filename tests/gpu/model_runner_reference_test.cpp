@@ -8,6 +8,7 @@
 
 #include "gpu/model_runner.hpp"
 #include "model/load_model.hpp"
+#include "tests/support/backend_params.hpp"
 #include "tests/support/reference_forward.hpp"
 #include "tests/support/safetensors_writer.hpp"
 
@@ -24,7 +25,7 @@ struct fixture_case {
 
 // Runs `tokens` as one prefill chunk plus, separately, split into a prefill and single-token
 // decode steps, and checks every position's logits against the reference.
-void expect_matches_reference(const fixture_case& fc, int threads) {
+void expect_matches_reference(const fixture_case& fc, backend& be, double tol) {
   alisa::testing::temp_dir dir("alisa-runner-ref");
   alisa::testing::write_hf_dir(dir.path(), fc.model);
   auto weights = model::load_model(dir.path());
@@ -34,13 +35,12 @@ void expect_matches_reference(const fixture_case& fc, int threads) {
   for (int i = 0; i < 12; ++i) tokens.push_back((i * 7 + 3) % vocab);
   const auto want = alisa::testing::reference_forward(*weights, tokens);
 
-  auto be = make_backend(backend_kind::cpu, threads);
-  model_runner runner(*be, *weights, runner_options{fc.weight_type});
+  model_runner runner(be, *weights, runner_options{fc.weight_type});
   std::vector<int32_t> ids(tokens.begin(), tokens.end());
   auto check_row = [&](const float* got, int pos) {
     for (int v = 0; v < vocab; ++v) {
       const double ref = want[pos][v];
-      ASSERT_NEAR(got[v], ref, 1e-4 * std::max(1.0, std::abs(ref)))
+      ASSERT_NEAR(got[v], ref, tol * std::max(1.0, std::abs(ref)))
           << fc.name << " position " << pos << " token " << v;
     }
   };
@@ -92,7 +92,18 @@ std::vector<fixture_case> cases() {
 class runner_vs_reference : public ::testing::TestWithParam<fixture_case> {};
 
 TEST_P(runner_vs_reference, logits_match_the_double_precision_reference) {
-  for (int threads : {1, 2}) expect_matches_reference(GetParam(), threads);
+  for (int threads : {1, 2}) {
+    auto be = make_backend(backend_kind::cpu, threads);
+    expect_matches_reference(GetParam(), *be, 1e-4);
+  }
+}
+
+// The same forward pass on the GPU: fp32 within 1e-4, 16-bit weights within 1e-2 (the GEMM
+// inputs are rounded to the weight dtype there).
+TEST_P(runner_vs_reference, logits_match_the_reference_on_cuda) {
+  std::unique_ptr<backend> be;
+  ALISA_MAKE_BACKEND_OR_SKIP(be, (test::backend_param{backend_kind::cuda, 1}));
+  expect_matches_reference(GetParam(), *be, GetParam().weight_type == dtype::f32 ? 1e-4 : 1e-2);
 }
 
 INSTANTIATE_TEST_SUITE_P(tiny_models, runner_vs_reference, ::testing::ValuesIn(cases()),

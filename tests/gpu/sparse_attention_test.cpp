@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gpu/backend.hpp"
+#include "tests/support/backend_params.hpp"
 #include "gpu/cpu/convert.hpp"
 #include "gpu/kv_cache.hpp"
 #include "hwy/targets.h"
@@ -266,9 +267,12 @@ std::string shape_name(const attention_shape& sh) {
          std::to_string(sh.head_dim);
 }
 
-class SparseAttention : public testing::TestWithParam<int> {  // param: threads
+// Every built backend against the double-precision reference (the CPU at 1 and 2 threads).
+class SparseAttention : public testing::TestWithParam<test::backend_param> {
  protected:
-  void SetUp() override { be_ = make_backend(backend_kind::cpu, GetParam()); }
+  void SetUp() override { ALISA_MAKE_BACKEND_OR_SKIP(be_, GetParam()); }
+  // fp32 bound: the CPU's own 1e-5, the GPU's acceptance bound 1e-4.
+  double tol() const { return test::tolerance(GetParam(), 1e-5, 1e-4); }
   std::unique_ptr<backend> be_;
 };
 
@@ -283,7 +287,7 @@ TEST_P(SparseAttention, DenseCausalRowsWithGqaMatchReference) {
       spec.past_len = past;
       seqs.push_back(make_sequence(*be_, sh, kv_dtype::f32, spec, seed += 3));
     }
-    expect_matches_reference(seqs, sh, run(*be_, seqs, sh), 1e-5, "dense " + shape_name(sh));
+    expect_matches_reference(seqs, sh, run(*be_, seqs, sh), tol(), "dense " + shape_name(sh));
   }
 }
 
@@ -311,7 +315,7 @@ TEST_P(SparseAttention, SparseSharedAndPerKvHeadListsMatchReference) {
     window.lists[0].insert(window.lists[0].end(), recent.begin(), recent.end());
     window.mass_rows = 1;
     seqs.push_back(make_sequence(*be_, sh, kv_dtype::f32, window, seed += 3));
-    expect_matches_reference(seqs, sh, run(*be_, seqs, sh), 1e-5, "sparse " + shape_name(sh));
+    expect_matches_reference(seqs, sh, run(*be_, seqs, sh), tol(), "sparse " + shape_name(sh));
   }
 }
 
@@ -359,7 +363,7 @@ TEST_P(SparseAttention, MassPerRowAndSummedRowsMatchReference) {
       seqs.push_back(make_sequence(*be_, sh, kv_dtype::f32, spec, seed += 3));
     }
     const result got = run(*be_, seqs, sh);
-    expect_matches_reference(seqs, sh, got, 1e-5, "mass " + shape_name(sh));
+    expect_matches_reference(seqs, sh, got, tol(), "mass " + shape_name(sh));
     // Zeros beyond each row's causal limit (first sequence: rows 7..9 at positions 27..29 of 30).
     const size_t cols = 30;
     for (int r = 0; r < 3; ++r)
@@ -496,10 +500,9 @@ TEST_P(SparseAttention, MalformedItemsThrowWithMessages) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Threads, SparseAttention, testing::Values(1, 2),
-                         [](const testing::TestParamInfo<int>& info) {
-                           return std::to_string(info.param) + "t";
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, SparseAttention,
+                         testing::ValuesIn(test::built_backend_params()),
+                         test::backend_param_name);
 
 // --- CPU-specific ---------------------------------------------------------------------------------
 
