@@ -68,7 +68,10 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
   if (!tok.ok()) return tok.status();
   engine->tokenizer_ = std::move(*tok);
   try {
-    engine->backend_ = gpu::make_backend(options.backend, options.num_threads);
+    if (options.backend == gpu::backend_kind::automatic)
+      engine->backend_ = gpu::make_auto_backend(options.num_threads, engine->backend_choice_);
+    else
+      engine->backend_ = gpu::make_backend(options.backend, options.num_threads);
     engine->runner_ = std::make_unique<gpu::model_runner>(*engine->backend_, *weights,
                                                           gpu::runner_options{options.weight_type, options.kv_type});
   } catch (const std::exception& e) {
@@ -95,7 +98,8 @@ std::string local_engine::describe() const {
                       c.hidden_size, ", ", human_count(num_parameters_), " params, weights ",
                       std::string(to_string(options_.weight_type)), ", context ", c.max_position_embeddings,
                       "; attention ", attention_summary(options_),
-                      "; tokenizer ", tokenizer_->name(), "; backend ", backend_->name());
+                      "; tokenizer ", tokenizer_->name(), "; backend ", backend_->name(),
+                      backend_choice_.empty() ? "" : absl::StrCat(" (", backend_choice_, ")"));
 }
 
 absl::StatusOr<std::vector<int>> local_engine::encode_prompt(const std::string& text) const {

@@ -72,6 +72,7 @@ class local_engine {
   size_t num_parameters_ = 0;
   std::unique_ptr<model::tokenizer> tokenizer_;
   std::unique_ptr<gpu::backend> backend_;
+  std::string backend_choice_;  // --backend auto: what was chosen and why (empty otherwise)
   std::unique_ptr<gpu::model_runner> runner_;
   std::unique_ptr<tiered_kv_store> tiers_;  // declared last: released before the backend
 };

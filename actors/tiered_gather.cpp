@@ -90,13 +90,15 @@ bool tiered_sequence::fetch_hidden_rows(int layer, int block, std::span<const in
   if (!rows) return false;
   for (size_t i = 0; i < count; ++i) {
     const size_t row = sliced ? i : static_cast<size_t>(positions[first + i] % kv_block_tokens);
-    store_.backend_.upload(recompute_hidden + (recompute_index + i) * width, rows + row * row_bytes,
-                           row_bytes);
+    store_.backend_.upload_async(recompute_hidden + (recompute_index + i) * width,
+                                 rows + row * row_bytes, row_bytes);
   }
   return true;
 }
 
-// Token-granular copy out of a host or NVMe block: only the selected rows move to the device.
+// Token-granular copy out of a host or NVMe block: only the selected rows move to the device,
+// as staged uploads (backend::upload_async) that overlap the kernels already queued; gather()
+// commits them once the layer's rows are all queued.
 // NVMe values are checksum-verified (a corrupt one is a miss); host RAM values are trusted.
 bool tiered_kv_store::fetch_rows(const tiered_sequence& seq, int layer, int block,
                                  std::span<const int32_t> offsets, float* keys, float* values) {
@@ -139,20 +141,22 @@ bool tiered_kv_store::fetch_rows(const tiered_sequence& seq, int layer, int bloc
     const auto row_of = [&](size_t i) { return sliced ? i : static_cast<size_t>(offsets[i]); };
     if (kv_type_ == kv_dtype::f32) {
       for (size_t i = 0; i < offsets.size(); ++i)
-        backend_.upload(out + i * dim, view->rows.data() + row_of(i) * row_bytes, row_bytes);
+        backend_.upload_async(out + i * dim, view->rows.data() + row_of(i) * row_bytes,
+                              row_bytes);
       continue;
     }
     // Other dtypes: the selected rows (and int8 statistics) go to a device slot, which the
     // backend converts to fp32 the same way it reads the device tier.
     const gpu::kv_rows rows = gpu::carve_kv_rows(fetch_keys_, layout, kv_type_, config_.kv_dim());
     for (size_t i = 0; i < offsets.size(); ++i)
-      backend_.upload(static_cast<char*>(rows.data) + offsets[i] * row_bytes,
-                      view->rows.data() + row_of(i) * row_bytes, row_bytes);
+      backend_.upload_async(static_cast<char*>(rows.data) + offsets[i] * row_bytes,
+                            view->rows.data() + row_of(i) * row_bytes, row_bytes);
     if (kv_type_ == kv_dtype::i8) {
       const size_t stat_bytes = view->stats.size() / 2;
-      backend_.upload(rows.minimum, view->stats.data(), stat_bytes);
-      backend_.upload(rows.scale, view->stats.data() + stat_bytes, stat_bytes);
+      backend_.upload_async(rows.minimum, view->stats.data(), stat_bytes);
+      backend_.upload_async(rows.scale, view->stats.data() + stat_bytes, stat_bytes);
     }
+    backend_.commit_uploads();  // the conversion below reads the slot on the compute stream
     backend_.gather_kv(rows, offsets.data(), static_cast<int>(offsets.size()), false, out);
   }
   return true;

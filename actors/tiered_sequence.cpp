@@ -129,6 +129,7 @@ void tiered_sequence::gather(int layer, std::span<const int32_t> positions, floa
     first += count;
   }
   prefetched_.clear();
+  store_.backend_.commit_uploads();  // the staged host/NVMe rows are visible to what follows
 }
 
 void tiered_sequence::prefetch_remote_rows(int layer, std::span<const int32_t> positions) {

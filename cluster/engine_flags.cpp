@@ -20,7 +20,10 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
       ->capture_default_str();
   app.add_option("--threads", o.num_threads, "CPU threads (0 = all hardware threads)")
       ->capture_default_str();
-  app.add_option("--backend", flags.backend_name, "compute backend: cpu")->capture_default_str();
+  app.add_option("--backend", flags.backend_name,
+                 "compute backend: cpu, cuda (an NVIDIA GPU, sm_80+), or auto (CUDA when this "
+                 "binary has it and a device is usable, else CPU; the choice is logged)")
+      ->capture_default_str();
   app.add_option("--context", o.context_length,
                  "context length of a synthetic model (0 = the preset's own)")
       ->capture_default_str();
@@ -138,8 +141,10 @@ std::optional<std::string> finish_engine_flags(engine_flags& flags) {
     flags.options.backend = gpu::backend_kind::cpu;
   } else if (flags.backend_name == "cuda") {
     flags.options.backend = gpu::backend_kind::cuda;
+  } else if (flags.backend_name == "auto") {
+    flags.options.backend = gpu::backend_kind::automatic;
   } else {
-    return "--backend must be cpu or cuda; got '" + flags.backend_name + "'";
+    return "--backend must be cpu, cuda or auto; got '" + flags.backend_name + "'";
   }
   if (auto bad = finish_tier_flags(flags)) return bad;
   auto policy = scheduler::parse_attention_policy(flags.attention_name);

@@ -15,7 +15,7 @@ namespace alisa::cluster {
 struct engine_flags {
   actors::engine_options options;
   std::string dtype_name = "fp32";
-  std::string backend_name = "cpu";
+  std::string backend_name = "auto";
   std::string attention_name = "dense";
   std::string kv_dtype_name = "fp32";
   std::string swa_window = "auto";
