@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "actors/peer_link_bench.hpp"
 #include "actors/runtime_atoms.hpp"
 #include "proto/caf_messages.hpp"
 
@@ -223,10 +224,11 @@ void cancel(self_ptr self, uint64_t id) {
 }
 
 void add_worker(self_ptr self, const caf::actor& handle, const coordinator_options& o,
-                uint32_t kv_owner = 0) {
+                uint32_t kv_owner = 0, std::string endpoint = {}) {
   auto& st = self->state;
   self->monitor(handle);
-  st.workers.push_back(coordinator_worker{handle, {}, {}, 0, false, kv_owner});
+  st.workers.push_back(
+      coordinator_worker{handle, {}, {}, 0, false, kv_owner, std::move(endpoint)});
   self->send(handle, memory_nodes_atom::value, st.memory_nodes);
   update_capacity(st);
   schedule(self, o);
@@ -335,7 +337,8 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
         auto node = caf::actor_cast<caf::actor>(self->current_sender());
         if (!node) return;  // an anonymous hello names no node
         if (hello.role == "worker") {
-          add_worker(self, node, options, static_cast<uint32_t>(hello.id.value));
+          add_worker(self, node, options, static_cast<uint32_t>(hello.id.value),
+                     hello.endpoint);
         } else if (hello.role == "memory") {
           self->monitor(node);
           self->state.memory_nodes.push_back(node);
@@ -343,6 +346,7 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
         }
       },
       [self](status_atom) { return status_of(self); },
+      [self](const peer_link_bench& request) { return start_peer_link_bench(self, request); },
   };
 }
 

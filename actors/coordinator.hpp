@@ -13,6 +13,9 @@
 //   client ──cancel_job──> coordinator (or the client actor goes down): the job is dropped from the
 //     queue or, if running, from its worker at that worker's next step (which frees its KV).
 //
+// GPU-to-GPU links: a peer_link_bench pairs two workers (actors/peer_link_bench.hpp) and has
+// them set up a link (NCCL or CAF messages) and move bytes of backend memory over it.
+//
 // Membership: a node's actor sends node_hello (role "worker" or "memory"); the coordinator
 // monitors it. Workers are told the memory nodes alive ((memory_nodes_atom, vector<actor>)) when
 // they join and whenever that set changes. A worker's node_hello id is its sequence-id owner: when
@@ -31,6 +34,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "model/tokenizer.hpp"
@@ -69,6 +73,7 @@ struct coordinator_worker {
   int num_running = 0;
   bool stepping = false;
   uint32_t kv_owner = 0;               // its sequences' id prefix on memory nodes (node_hello id)
+  std::string endpoint;                // host:port from its node_hello ("" in-process)
   bool alive() const { return static_cast<bool>(handle); }
 };
 
@@ -80,6 +85,7 @@ struct coordinator_state {
   int per_worker_running = 1;
   uint64_t next_id = 1;
   uint64_t restarts = 0;                        // over the coordinator's life (status)
+  uint64_t next_link = 1;                       // id of the next GPU-to-GPU link (peer_link_bench)
   static inline const char* name = "alisa.coordinator";
 };
 

@@ -68,8 +68,9 @@ void record_memory_peaks(self_ptr self, step_report& report) {
 
 caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, local_engine* engine) {
   self->state.batch = std::make_unique<batch_engine>(*engine);
+  self->state.peers.backend = &engine->backend();
   self->set_default_handler(caf::drop);  // never print a stray KV payload to stderr
-  return {
+  caf::message_handler steps{
       [self](step_plan& plan) -> step_report {
         auto& st = self->state;
         auto& batch = *st.batch;
@@ -93,6 +94,7 @@ caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, local_engi
         add_memory_nodes(self, *engine, nodes);
       },
   };
+  return steps.or_else(peer_link_handlers(self, &self->state.peers));
 }
 
 }  // namespace alisa::actors

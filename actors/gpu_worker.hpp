@@ -7,6 +7,10 @@
 //   coordinator ──step_plan──> gpu_worker ──step_report (reply)──> coordinator
 //   coordinator ──(memory_nodes_atom, [memory_tier...])──> gpu_worker
 //
+// GPU-to-GPU links: the worker also answers the peer-link protocol (actors/peer_link_setup.hpp):
+// the coordinator pairs it with another worker, they agree on NCCL or CAF messages, and move
+// bytes of this engine's backend memory between them.
+//
 // Memory nodes: with a tiered engine (--device-kv-budget), the memory tiers the coordinator names
 // become the engine's host tier, one remote_block_store each inside a spread_block_store, so a
 // sequence's KV can span nodes. Nodes that join later are added; lost ones are noticed by their
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "actors/batch_engine.hpp"
+#include "actors/peer_link_setup.hpp"
 
 namespace alisa::actors {
 
@@ -32,6 +37,7 @@ struct gpu_worker_state {
   std::set<caf::actor_addr> memory_nodes;  // already added
   // Running job -> bytes held on each memory node, peak over its steps (job_finished reports it).
   std::map<uint64_t, std::vector<uint64_t>> memory_peaks;
+  peer_links peers;  // GPU-to-GPU links to other workers (dropped when the actor exits)
   static inline const char* name = "alisa.gpu_worker";
 };
 

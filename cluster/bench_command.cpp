@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/decode_benchmark.hpp"
+#include "cluster/bench_peer_link.hpp"
 #include "cluster/bench_remote_tier.hpp"
 #include "cluster/cli_errors.hpp"
 #include "cluster/engine_flags.hpp"
@@ -152,6 +153,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   CLI::App* bench = app.add_subcommand("bench", "benchmarks that print numbers (JSON with --json)");
   bench->require_subcommand(1);
   add_bench_remote_tier_command(*bench, exit_code);
+  add_bench_peer_link_command(*bench, exit_code);
   auto flags = std::make_shared<bench_flags>();
   CLI::App* decode = bench->add_subcommand(
       "decode", "prompt and decode tokens/s, weight bytes per step, achieved vs measured bandwidth");

@@ -39,7 +39,14 @@ void register_message_types(caf::actor_system_config& cfg) {
       .add_message_type<tier_usage_request>("alisa.tier_usage_request")
       .add_message_type<kv_fetch_batch>("alisa.kv_fetch_batch")
       .add_message_type<kv_payload_batch>("alisa.kv_payload_batch")
-      .add_message_type<kv_erase_owner>("alisa.kv_erase_owner");
+      .add_message_type<kv_erase_owner>("alisa.kv_erase_owner")
+      .add_message_type<peer_link_offer>("alisa.peer_link_offer")
+      .add_message_type<peer_link_answer>("alisa.peer_link_answer")
+      .add_message_type<peer_chunk>("alisa.peer_chunk")
+      .add_message_type<peer_transfer>("alisa.peer_transfer")
+      .add_message_type<peer_transfer_report>("alisa.peer_transfer_report")
+      .add_message_type<peer_link_bench>("alisa.peer_link_bench")
+      .add_message_type<peer_link_bench_result>("alisa.peer_link_bench_result");
   cfg.add_error_category(tier_error_category, render_tier_error);
 }
 
@@ -53,26 +60,51 @@ std::string to_string(tier_error code) {
   return "unknown";
 }
 
-caf::error inspect(caf::serializer& f, kv_payload& x) {
-  if (auto err = f(x.sequence, x.layer, x.part, x.block, x.offsets)) return err;
-  size_t num_bytes = x.bytes.size();
+namespace {
+
+// A byte vector as one length prefix and one apply_raw call (the layout of std::vector<char>).
+caf::error write_bytes(caf::serializer& f, std::vector<std::byte>& bytes) {
+  size_t num_bytes = bytes.size();
   if (auto err = f.begin_sequence(num_bytes)) return err;
   if (num_bytes > 0)
-    if (auto err = f.apply_raw(num_bytes, x.bytes.data())) return err;
+    if (auto err = f.apply_raw(num_bytes, bytes.data())) return err;
   return f.end_sequence();
 }
 
-caf::error inspect(caf::deserializer& f, kv_payload& x) {
-  if (auto err = f(x.sequence, x.layer, x.part, x.block, x.offsets)) return err;
+// Rejects a length prefix longer than what is left of a binary_deserializer's buffer before
+// allocating: a corrupt prefix must not allocate gigabytes.
+caf::error read_bytes(caf::deserializer& f, std::vector<std::byte>& bytes) {
   size_t num_bytes = 0;
   if (auto err = f.begin_sequence(num_bytes)) return err;
   if (auto* bin = dynamic_cast<caf::binary_deserializer*>(&f);
       bin != nullptr && num_bytes > bin->remaining())
     return caf::make_error(caf::sec::end_of_stream);
-  x.bytes.resize(num_bytes);
+  bytes.resize(num_bytes);
   if (num_bytes > 0)
-    if (auto err = f.apply_raw(num_bytes, x.bytes.data())) return err;
+    if (auto err = f.apply_raw(num_bytes, bytes.data())) return err;
   return f.end_sequence();
+}
+
+}  // namespace
+
+caf::error inspect(caf::serializer& f, kv_payload& x) {
+  if (auto err = f(x.sequence, x.layer, x.part, x.block, x.offsets)) return err;
+  return write_bytes(f, x.bytes);
+}
+
+caf::error inspect(caf::deserializer& f, kv_payload& x) {
+  if (auto err = f(x.sequence, x.layer, x.part, x.block, x.offsets)) return err;
+  return read_bytes(f, x.bytes);
+}
+
+caf::error inspect(caf::serializer& f, peer_chunk& x) {
+  if (auto err = f(x.link_id, x.transfer, x.offset)) return err;
+  return write_bytes(f, x.bytes);
+}
+
+caf::error inspect(caf::deserializer& f, peer_chunk& x) {
+  if (auto err = f(x.link_id, x.transfer, x.offset)) return err;
+  return read_bytes(f, x.bytes);
 }
 
 }  // namespace alisa

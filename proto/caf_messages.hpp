@@ -8,13 +8,14 @@
 // an empty message and the receiver fails only at run time; tests/proto/caf_roundtrip_test.cpp
 // round-trips every type here through binary_serializer/binary_deserializer and caf::message.
 //
-// Wire format: CAF's binary format, field by field in declaration order. kv_payload::bytes is
-// one sequence length followed by the raw bytes (one apply_raw call) — the same layout CAF uses
-// for std::vector<char> — through the caf::serializer& / caf::deserializer& overloads below;
-// element by element it would be one virtual call per byte (tens of MiB/s).
+// Wire format: CAF's binary format, field by field in declaration order. kv_payload::bytes and
+// peer_chunk::bytes are one sequence length followed by the raw bytes (one apply_raw call) — the
+// same layout CAF uses for std::vector<char> — through the caf::serializer& / caf::deserializer&
+// overloads below; element by element it would be one virtual call per byte (tens of MiB/s).
 //
 // Adding a message: write its inspect() here, add it to register_message_types() in
-// caf_messages.cpp and to the round-trip test.
+// caf_messages.cpp and to the round-trip test (tests/proto/caf_roundtrip_test.cpp; the peer-link
+// messages: tests/proto/peer_link_messages_test.cpp).
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -212,6 +213,57 @@ typename Inspector::result_type inspect(Inspector& f, kv_fetch_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_payload_batch& x) {
   return f(caf::meta::type_name("alisa.kv_payload_batch"), x.payloads, x.status);
+}
+
+// -- GPU-to-GPU links (the block at the end of messages.hpp) ----------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_link_offer& x) {
+  return f(caf::meta::type_name("alisa.peer_link_offer"), x.link_id, x.transport, x.unique_id,
+           x.size, x.rank, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_link_answer& x) {
+  return f(caf::meta::type_name("alisa.peer_link_answer"), x.link_id, x.transport, x.reason);
+}
+
+// As kv_payload: the header fields, then `bytes` as one length prefix and one apply_raw call
+// (a transfer of 64 MiB is 16 of these). Defined in caf_messages.cpp.
+caf::error inspect(caf::serializer& f, peer_chunk& x);
+caf::error inspect(caf::deserializer& f, peer_chunk& x);
+
+// Every other inspector (deep_to_string, logging): the byte count instead of the bytes.
+template <class Inspector>
+  requires(!caf_detail::is_data_processor<Inspector>)
+typename Inspector::result_type inspect(Inspector& f, peer_chunk& x) {
+  static_assert(!Inspector::writes_state, "peer_chunk loads only through caf::deserializer");
+  uint64_t num_bytes = x.bytes.size();
+  return f(caf::meta::type_name("alisa.peer_chunk"), x.link_id, x.transfer, x.offset, num_bytes);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_transfer& x) {
+  return f(caf::meta::type_name("alisa.peer_transfer"), x.link_id, x.send, x.bytes, x.rounds,
+           x.seed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_transfer_report& x) {
+  return f(caf::meta::type_name("alisa.peer_transfer_report"), x.link_id, x.transport, x.bytes,
+           x.seconds, x.checksums);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_link_bench& x) {
+  return f(caf::meta::type_name("alisa.peer_link_bench"), x.bytes, x.rounds, x.transport,
+           x.workers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_link_bench_result& x) {
+  return f(caf::meta::type_name("alisa.peer_link_bench_result"), x.transport, x.reason, x.sender,
+           x.receiver, x.bytes, x.seconds, x.checksums);
 }
 
 // The caf::error category of tier_error ("alisa_tier"): `caf::make_error(tier_error::not_found,

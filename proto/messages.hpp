@@ -208,3 +208,87 @@ enum class tier_error : uint8_t {
 };
 
 }  // namespace alisa
+
+namespace alisa {
+
+// -- GPU-to-GPU links between workers (actors/peer_link_setup.hpp draws the protocol) ----------
+//
+//   client ──peer_link_bench──> coordinator ──(peer_link_atom, id, peer, transport)──> worker A
+//   worker A (rank 0) ──peer_link_offer + its CAF mailbox──> worker B ──peer_link_answer + its
+//     mailbox──> worker A: both build the link (NCCL, or CAF messages through host memory)
+//   coordinator ──peer_transfer──> A and B ──peer_transfer_report──> coordinator
+//   CAF transport only: A's mailbox ──peer_chunk*──> B's mailbox ──(uint64 bytes so far)──> A
+//   coordinator ──peer_link_bench_result──> client
+
+// Rank 0's proposal for link `link_id`: the transport it chose and, for "nccl", the communicator
+// id every rank joins with (ncclUniqueId, 128 bytes). `reason` says why that transport.
+struct peer_link_offer {
+  uint64_t link_id = 0;
+  std::string transport;           // "nccl" | "caf"
+  std::vector<uint8_t> unique_id;  // nccl only
+  int32_t size = 2;                // ranks in the link
+  int32_t rank = 1;                // the receiver's rank
+  std::string reason;
+};
+
+// The receiver's decision: the offered transport, or "caf" when it cannot use NCCL (reason says
+// why). Rank 0 builds the same.
+struct peer_link_answer {
+  uint64_t link_id = 0;
+  std::string transport;
+  std::string reason;
+};
+
+// One piece of a CAF-transport transfer: `bytes` belong at `offset` of transfer number
+// `transfer` (the n-th send on the link; both ends count). Serialised with one apply_raw call.
+struct peer_chunk {
+  uint64_t link_id = 0;
+  uint64_t transfer = 0;
+  uint64_t offset = 0;
+  std::vector<std::byte> bytes;
+};
+
+// Coordinator -> worker: send (or receive) `bytes` of backend memory over link `link_id`,
+// `rounds` times, round r carrying a pattern made from seed + r.
+struct peer_transfer {
+  uint64_t link_id = 0;
+  bool send = false;
+  uint64_t bytes = 0;
+  uint32_t rounds = 0;
+  uint64_t seed = 0;
+};
+
+// A worker's side of a peer_transfer: seconds per round (send or receive call), and a checksum
+// per round of what it sent (computed before sending) or received (read back afterwards).
+struct peer_transfer_report {
+  uint64_t link_id = 0;
+  std::string transport;
+  uint64_t bytes = 0;
+  std::vector<double> seconds;
+  std::vector<uint64_t> checksums;
+};
+
+// Client -> coordinator: pair two workers (the named ones, by the endpoint they joined with, or
+// the first two alive), build a link with `transport` ("auto": NCCL where both can, else CAF;
+// "nccl": fail unless both can; "caf"), and move `bytes` from the first to the second `rounds`
+// times.
+struct peer_link_bench {
+  uint64_t bytes = 0;
+  uint32_t rounds = 0;
+  std::string transport = "auto";
+  std::vector<std::string> workers;  // empty, or two endpoints
+};
+
+// The coordinator's answer: the transport used and why, the two workers, the sender's seconds
+// per round; the receiver's checksums equalled the sender's (else the answer is an error).
+struct peer_link_bench_result {
+  std::string transport;
+  std::string reason;
+  std::string sender;
+  std::string receiver;
+  uint64_t bytes = 0;
+  std::vector<double> seconds;
+  std::vector<uint64_t> checksums;
+};
+
+}  // namespace alisa
