@@ -92,6 +92,9 @@ class backend {
  public:
   virtual ~backend() = default;
   virtual std::string name() const = 0;  // e.g. "cpu(avx2, 2 threads)"
+  // Whether ops return before their results exist (CUDA: queued on a stream). Callers that time
+  // ops from the host measure only queueing on such a backend.
+  virtual bool asynchronous() const { return false; }
   virtual int num_threads() const = 0;
 
   // --- memory ---------------------------------------------------------------------------------

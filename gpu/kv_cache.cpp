@@ -66,4 +66,17 @@ dense_kv_cache::~dense_kv_cache() { backend_.release(base_); }
 
 size_t dense_kv_cache::num_bytes() const { return bytes_; }
 
+void check_append_target(const kv_rows& dst, int length) {
+  if (dst.kv_dim <= 0 || !dst.data || length < 0 ||
+      (dst.type == kv_dtype::i8 && (!dst.minimum || !dst.scale || !dst.staging)))
+    throw std::invalid_argument("append_kv: malformed kv_rows (kv_dim " + std::to_string(dst.kv_dim) +
+                                ", length " + std::to_string(length) + ")");
+}
+
+void check_gather_source(const kv_rows& src) {
+  if (src.kv_dim <= 0 || !src.data || (src.type == kv_dtype::i8 && (!src.minimum || !src.scale)))
+    throw std::invalid_argument("gather_kv: malformed kv_rows (kv_dim " +
+                                std::to_string(src.kv_dim) + ")");
+}
+
 }  // namespace alisa::gpu

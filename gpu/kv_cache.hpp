@@ -24,6 +24,12 @@ kv_rows_layout kv_layout_for(kv_dtype type, int kv_dim, int capacity);
 // The kv_rows view of a buffer laid out as above, starting at base (backend memory).
 kv_rows carve_kv_rows(void* base, const kv_rows_layout& layout, kv_dtype type, int kv_dim);
 
+// The checks every backend's append_kv / gather_kv makes before touching memory: throw
+// std::invalid_argument naming the op for a kv_rows without data (or int8 statistics/staging),
+// a non-positive kv_dim or a negative length.
+void check_append_target(const kv_rows& dst, int length);
+void check_gather_source(const kv_rows& src);
+
 class dense_kv_cache {
  public:
   dense_kv_cache(backend& be, int num_layers, int kv_dim, int capacity,

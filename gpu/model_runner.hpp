@@ -31,7 +31,9 @@ struct attention_counters {
   int64_t num_decode_row_layers = 0;   // (single-row request, layer) pairs
   int64_t tokens_attended = 0;         // over those pairs: tokens one query head read
   int64_t kv_bytes_read = 0;           // over those pairs: K+V bytes read (gpu/kv_traffic.hpp)
-  double attention_ms = 0.0;           // wall time in backend attention calls (every step)
+  // Wall time in backend attention calls (every step); synchronous backends only (0 on CUDA,
+  // whose ops are queued: kv_transfer_ms and recompute_ms there count host work and queueing).
+  double attention_ms = 0.0;
   double selection_ms = 0.0;           // wall time in select()/observe() and mass downloads
   // Tiered requests (kv_source) only, every step: gathering K/V rows out of the tiers (and
   // writing new rows into them), and recomputing dropped rows from hidden states.

@@ -1,5 +1,7 @@
 #include "gpu/cpu/cpu_backend.hpp"
 
+#include "gpu/kv_cache.hpp"
+
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -308,10 +310,7 @@ void cpu_backend::add(float* x, const float* y, int64_t count) {
 
 void cpu_backend::append_kv(const kv_rows& dst, int length, const float* rows, int n) {
   if (n <= 0) return;
-  if (dst.kv_dim <= 0 || !dst.data || length < 0 ||
-      (dst.type == kv_dtype::i8 && (!dst.minimum || !dst.scale || !dst.staging)))
-    throw std::invalid_argument("append_kv: malformed kv_rows (kv_dim " + std::to_string(dst.kv_dim) +
-                                ", length " + std::to_string(length) + ")");
+  check_append_target(dst, length);
   const int64_t dim = dst.kv_dim;
   // i8 goes row by row through the staging chunk; the other types split by rows when large.
   if (dst.type == kv_dtype::i8 || int64_t{n} * dim < kParallelElements) {
@@ -326,9 +325,7 @@ void cpu_backend::append_kv(const kv_rows& dst, int length, const float* rows, i
 void cpu_backend::gather_kv(const kv_rows& src, const int32_t* offsets, int n, bool staged,
                             float* out) {
   if (n <= 0) return;
-  if (src.kv_dim <= 0 || !src.data || (src.type == kv_dtype::i8 && (!src.minimum || !src.scale)))
-    throw std::invalid_argument("gather_kv: malformed kv_rows (kv_dim " +
-                                std::to_string(src.kv_dim) + ")");
+  check_gather_source(src);
   kv_codec::gather_rows(src, offsets, n, staged, out);
 }
 

@@ -1,20 +1,28 @@
 #include "gpu/cuda/cuda_backend.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "gpu/cpu/convert.hpp"
+#include "gpu/cuda/cublas_library.hpp"
 #include "gpu/cuda/cuda_check.hpp"
 #include "gpu/cuda/elementwise_kernels.hpp"
 #include "gpu/cuda/kv_kernels.hpp"
+#include "gpu/cuda/row_exact_linear.hpp"
+#include "gpu/kv_cache.hpp"
 
 namespace alisa::gpu::cuda {
 namespace {
 
 constexpr size_t kStagingHalfBytes = size_t{8} << 20;  // grows when one upload is larger
+// Up to this many rows, 16-bit weights go through the fp32-activation GEMV kernel (the K/V one)
+// rather than cuBLAS: decode is bound by the weight stream either way, and the activations keep
+// fp32 (GemmEx needs them in the weight dtype: fp16's ±65504 range would clip outliers).
+constexpr int kGemvMaxRows = 8;
 
 float element_as_f32(const model::tensor_view& t, int64_t i) {
   const auto* bytes = static_cast<const unsigned char*>(t.data);
@@ -100,7 +108,7 @@ device_probe probe_device() {
 }
 
 cuda_backend::cuda_backend(int device) : device_(device) {
-  ALISA_CUDA_CHECK(cudaSetDevice(device_));
+  bind_thread();
   cudaDeviceProp props{};
   ALISA_CUDA_CHECK(cudaGetDeviceProperties(&props, device_));
   device_name_ = props.name;
@@ -110,17 +118,19 @@ cuda_backend::cuda_backend(int device) : device_(device) {
   ALISA_CUDA_CHECK(cudaStreamCreateWithFlags(&compute_, cudaStreamNonBlocking));
   ALISA_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking));
   for (auto& e : staging_done_) ALISA_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-  ALISA_CUBLAS_CHECK(cublasCreate(&cublas_));
-  ALISA_CUBLAS_CHECK(cublasSetStream(cublas_, compute_));
+  blas_ = &cublas_library::get();
+  ALISA_CUBLAS_CHECK(blas_->create(&cublas_));
+  ALISA_CUBLAS_CHECK(blas_->set_stream(cublas_, compute_));
   // Plain fp32 math for SGEMM (TF32 would leave fp32 results ~1e-3 from the reference).
-  ALISA_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
+  ALISA_CUBLAS_CHECK(blas_->set_math_mode(cublas_, CUBLAS_DEFAULT_MATH));
 }
 
 cuda_backend::~cuda_backend() {
   cudaSetDevice(device_);
+  flush_staged_copy();
   cudaDeviceSynchronize();
   for (auto& [ptr, bytes] : allocations_) cudaFree(ptr);
-  if (cublas_) cublasDestroy(cublas_);
+  if (cublas_) blas_->destroy(cublas_);
   for (auto& e : staging_done_)
     if (e) cudaEventDestroy(e);
   if (copy_) cudaStreamDestroy(copy_);
@@ -132,12 +142,25 @@ std::string cuda_backend::name() const {
          ", " + std::to_string(total_memory_ >> 30) + " GiB)";
 }
 
+// The current device is per host thread; the runtime drives a backend from whichever thread
+// runs its actor, so every entry point makes sure that thread targets this backend's device.
+void cuda_backend::bind_thread() const {
+  thread_local int bound = -1;
+  if (bound == device_) return;
+  ALISA_CUDA_CHECK(cudaSetDevice(device_));
+  bound = device_;
+}
+
 // --- memory --------------------------------------------------------------------------------------
 
 void* cuda_backend::allocate(size_t bytes) {
+  bind_thread();
   void* ptr = nullptr;
   ALISA_CUDA_CHECK(cudaMalloc(&ptr, std::max<size_t>(bytes, 1)));  // 256-byte aligned
   ALISA_CUDA_CHECK(cudaMemsetAsync(ptr, 0, bytes, compute_));
+  // Rare (set-up, scratch growth): wait, so writers on other streams (staged copies, a peer
+  // link's receive) never race the zeroing.
+  ALISA_CUDA_CHECK(cudaStreamSynchronize(compute_));
   std::lock_guard lock(mutex_);
   allocations_.emplace(ptr, bytes);
   return ptr;
@@ -150,16 +173,24 @@ void cuda_backend::release(void* ptr) {
     if (allocations_.erase(ptr) == 0)
       throw std::invalid_argument("cuda_backend::release: pointer not allocated by this backend");
   }
-  ALISA_CUDA_CHECK(cudaFree(ptr));  // implicitly waits for queued work that may still use it
+  bind_thread();
+  // Called from destructors (caches, pools, scratch): after a device fault cudaFree fails too, and
+  // throwing there would terminate the process, so the error is reported instead.
+  const cudaError_t err = cudaFree(ptr);  // implicitly waits for queued work that may still use it
+  if (err != cudaSuccess)
+    std::fprintf(stderr, "alisa: warning: cudaFree failed: %s (%s)\n", cudaGetErrorName(err),
+                 cudaGetErrorString(err));
 }
 
 void cuda_backend::upload(void* dst, const void* host_src, size_t bytes) {
   if (bytes == 0) return;
+  bind_thread();
   // Pageable source: the runtime stages it before returning, so the caller may reuse it at once.
   ALISA_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, compute_));
 }
 
 void cuda_backend::download(void* host_dst, const void* src, size_t bytes) {
+  bind_thread();
   commit_uploads();
   if (bytes == 0) return;
   ALISA_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, compute_));
@@ -168,11 +199,13 @@ void cuda_backend::download(void* host_dst, const void* src, size_t bytes) {
 
 void cuda_backend::copy(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
+  bind_thread();
   ALISA_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, compute_));
 }
 
 void cuda_backend::upload_async(void* dst, const void* host_src, size_t bytes) {
   if (bytes == 0) return;
+  bind_thread();
   int h = staging_half_;
   if (!staged_since_commit_) {
     // First staged copy since the last commit: the half being reused must be drained, and the
@@ -197,12 +230,30 @@ void cuda_backend::upload_async(void* dst, const void* host_src, size_t bytes) {
   }
   auto* slot = static_cast<unsigned char*>(staging_[h].data()) + staging_used_;
   std::memcpy(slot, host_src, bytes);
-  ALISA_CUDA_CHECK(cudaMemcpyAsync(dst, slot, bytes, cudaMemcpyHostToDevice, copy_));
-  staging_used_ += (bytes + 255) / 256 * 256;
+  staging_used_ += bytes;
+  // Rows of one block arrive in order: consecutive destinations from consecutive staging bytes
+  // become one copy instead of one per row.
+  auto* target = static_cast<unsigned char*>(dst);
+  if (pending_.bytes > 0 && pending_.dst + pending_.bytes == target &&
+      pending_.src + pending_.bytes == slot) {
+    pending_.bytes += bytes;
+    return;
+  }
+  flush_staged_copy();
+  pending_ = {target, slot, bytes};
+}
+
+void cuda_backend::flush_staged_copy() {
+  if (pending_.bytes == 0) return;
+  const staged_copy c = pending_;
+  pending_ = {};
+  ALISA_CUDA_CHECK(cudaMemcpyAsync(c.dst, c.src, c.bytes, cudaMemcpyHostToDevice, copy_));
 }
 
 void cuda_backend::commit_uploads() {
   if (!staged_since_commit_) return;
+  bind_thread();
+  flush_staged_copy();
   const int h = staging_half_;
   ALISA_CUDA_CHECK(cudaEventRecord(staging_done_[h], copy_));
   ALISA_CUDA_CHECK(cudaStreamWaitEvent(compute_, staging_done_[h], 0));
@@ -222,6 +273,7 @@ weight_matrix cuda_backend::upload_matrix(const model::tensor_view& weight,
   if (bias.present() && bias.num_elements() != w.rows)
     throw std::invalid_argument("upload_matrix: bias length " + std::to_string(bias.num_elements()) +
                                 " != rows " + std::to_string(w.rows));
+  bind_thread();
   const auto host = converted(weight, type);
   void* data = allocate(host.size());
   upload(data, host.data(), host.size());
@@ -250,6 +302,7 @@ const int32_t* cuda_backend::upload_indices(int slot, const int32_t* host, int n
 
 void cuda_backend::embed(const int32_t* tokens, int n, const weight_matrix& table, float* out) {
   if (n <= 0) return;
+  bind_thread();
   for (int i = 0; i < n; ++i)
     if (tokens[i] < 0 || tokens[i] >= table.rows)
       throw std::out_of_range("embed: token " + std::to_string(tokens[i]) + " outside [0, " +
@@ -259,19 +312,24 @@ void cuda_backend::embed(const int32_t* tokens, int n, const weight_matrix& tabl
 
 void cuda_backend::linear(const float* x, int n, const weight_matrix& w, float* y) {
   if (n <= 0) return;
+  bind_thread();
+  if (w.type != dtype::f32 && n <= kGemvMaxRows) {
+    launch_linear_row_exact(x, n, w, y, compute_);
+    return;
+  }
   const float one = 1.0f, zero = 0.0f;
   const int rows = static_cast<int>(w.rows), cols = static_cast<int>(w.cols);
   // Row-major y[n][rows] = x[n][cols] · Wᵀ is, column-major, y (rows x n) = Wᵀᵀ... i.e.
   // C = op(A)·B with A = W viewed column-major as [cols x rows] (transposed) and B = x [cols x n].
   if (w.type == dtype::f32) {
-    ALISA_CUBLAS_CHECK(cublasSgemm(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, rows, n, cols, &one,
+    ALISA_CUBLAS_CHECK(blas_->sgemm(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, rows, n, cols, &one,
                                    static_cast<const float*>(w.data), cols, x, cols, &zero, y,
                                    rows));
   } else {
     const int64_t count = int64_t{n} * cols;
     void* narrow = narrowed_.ensure(static_cast<size_t>(count) * 2);
     launch_narrow(x, count, w.type, narrow, compute_);
-    ALISA_CUBLAS_CHECK(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, rows, n, cols, &one, w.data,
+    ALISA_CUBLAS_CHECK(blas_->gemm_ex(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, rows, n, cols, &one, w.data,
                                     cuda_type(w.type), cols, narrow, cuda_type(w.type), cols,
                                     &zero, y, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F,
                                     CUBLAS_GEMM_DEFAULT));
@@ -281,16 +339,19 @@ void cuda_backend::linear(const float* x, int n, const weight_matrix& w, float* 
 
 void cuda_backend::linear_row_exact(const float* x, int n, const weight_matrix& w, float* y) {
   if (n <= 0) return;
+  bind_thread();
   launch_linear_row_exact(x, n, w, y, compute_);
 }
 
 void cuda_backend::rms_norm(const float* x, int n, int dim, const float* gain, float eps,
                             float* y) {
+  bind_thread();
   if (n > 0) launch_rms_norm(x, n, dim, gain, eps, y, compute_);
 }
 
 void cuda_backend::layer_norm(const float* x, int n, int dim, const float* gain,
                               const float* bias, float eps, float* y) {
+  bind_thread();
   if (n > 0) launch_layer_norm(x, n, dim, gain, bias, eps, y, compute_);
 }
 
@@ -298,35 +359,47 @@ void cuda_backend::rope(float* x, int n, int num_heads, int head_dim, const int3
                         float theta, model::rope_layout layout) {
   if (layout == model::rope_layout::none || n <= 0) return;
   if (head_dim % 2 != 0) throw std::invalid_argument("rope: head_dim must be even");
+  bind_thread();
   launch_rope(x, n, num_heads, head_dim, upload_indices(1, positions, n), theta, layout, compute_);
 }
 
 void cuda_backend::silu_mul(const float* gate, const float* up, int64_t count, float* y) {
+  bind_thread();
   if (count > 0) launch_silu_mul(gate, up, count, y, compute_);
 }
 
 void cuda_backend::relu(float* x, int64_t count) {
+  bind_thread();
   if (count > 0) launch_relu(x, count, compute_);
 }
 
 void cuda_backend::add(float* x, const float* y, int64_t count) {
+  bind_thread();
   if (count > 0) launch_add(x, y, count, compute_);
 }
 
 void cuda_backend::append_kv(const kv_rows& dst, int length, const float* rows, int n) {
-  if (n > 0) launch_append_kv(dst, length, rows, n, compute_);
+  if (n <= 0) return;
+  check_append_target(dst, length);
+  bind_thread();
+  launch_append_kv(dst, length, rows, n, compute_);
 }
 
 void cuda_backend::gather_kv(const kv_rows& src, const int32_t* offsets, int n, bool staged,
                              float* out) {
-  if (n > 0) launch_gather_kv(src, upload_indices(0, offsets, n), n, staged, out, compute_);
+  if (n <= 0) return;
+  check_gather_source(src);
+  bind_thread();
+  launch_gather_kv(src, upload_indices(0, offsets, n), n, staged, out, compute_);
 }
 
 void cuda_backend::attention(std::span<const attention_item> items, const attention_shape& shape) {
+  bind_thread();
   attention_.run(items, shape, compute_);
 }
 
 void cuda_backend::synchronize() {
+  bind_thread();
   commit_uploads();
   ALISA_CUDA_CHECK(cudaStreamSynchronize(compute_));
 }
@@ -335,12 +408,16 @@ void cuda_backend::top_k(const float* scores, int count, int k, int32_t* out_ind
   if (k <= 0 || k > count)
     throw std::invalid_argument("top_k: k " + std::to_string(k) + " outside [1, count = " +
                                 std::to_string(count) + "]");
+  bind_thread();
+  commit_uploads();
   cuda::top_k(scores, count, k, out_indices, select_, compute_);
 }
 
 int32_t cuda_backend::sample_token(const float* logits, int vocab, const sampling_params& params,
                                    double u) {
   if (vocab <= 0) throw std::invalid_argument("sample_token: empty logits");
+  bind_thread();
+  commit_uploads();
   return cuda::sample_token(logits, vocab, params, u, select_, compute_);
 }
 
@@ -348,6 +425,7 @@ int32_t cuda_backend::sample_token(const float* logits, int vocab, const samplin
 double cuda_backend::measure_read_bandwidth_gbs(size_t bytes, int repetitions) {
   const int64_t count = static_cast<int64_t>(bytes / sizeof(float));
   if (count <= 0 || repetitions <= 0) return 0.0;
+  bind_thread();
   auto* data = static_cast<float*>(allocate(static_cast<size_t>(count) * sizeof(float)));
   auto* sum = static_cast<float*>(allocate(sizeof(float)));
   cudaEvent_t start = nullptr, stop = nullptr;

@@ -10,11 +10,13 @@
 //   gather offsets, token lists) are copied from pageable memory, which the runtime stages before
 //   returning, so callers may reuse them at once.
 // * Staged uploads (upload_async/commit_uploads): rows fetched from host tiers are copied into
-//   double-buffered pinned memory and sent on a separate copy stream; the compute stream waits on
-//   an event at commit, so transfers overlap the kernels already queued.
-// * linear(): cuBLAS. fp32 weights: SGEMM (no TF32, so fp32 results stay within 1e-4 of the CPU
-//   reference). fp16/bf16 weights: the activations are rounded to the weight dtype and
-//   cublasGemmEx accumulates in fp32. linear_row_exact() uses a fixed-order kernel instead, since
+//   double-buffered pinned memory and sent on a separate copy stream (contiguous rows coalesced
+//   into one copy); the compute stream waits on an event at commit, so transfers overlap the
+//   kernels already queued.
+// * linear(): cuBLAS (loaded at run time, cublas_library.hpp). fp32 weights: SGEMM (no TF32, so
+//   fp32 results stay within 1e-4 of the CPU reference). fp16/bf16 weights: up to 8 rows (decode)
+//   the fp32-activation GEMV kernel; more rows round the activations to the weight dtype for
+//   cublasGemmEx, which accumulates in fp32. linear_row_exact() uses a fixed-order kernel instead, since
 //   cuBLAS may pick a different algorithm (and summation order) for each batch size.
 // * One thread drives the backend at a time (backend.hpp). Errors throw std::runtime_error with
 //   the failing call and CUDA's message (cuda_check.hpp).
@@ -26,6 +28,7 @@
 #include <unordered_map>
 
 #include "gpu/backend.hpp"
+#include "gpu/cuda/cublas_library.hpp"
 #include "gpu/cuda/cuda_attention.hpp"
 #include "gpu/cuda/device_buffer.hpp"
 #include "gpu/cuda/select_kernels.hpp"
@@ -48,6 +51,7 @@ class cuda_backend final : public backend {
 
   std::string name() const override;
   int num_threads() const override { return 1; }  // one host thread drives the device
+  bool asynchronous() const override { return true; }
 
   void* allocate(size_t bytes) override;
   void release(void* ptr) override;
@@ -84,6 +88,8 @@ class cuda_backend final : public backend {
  private:
   // Copies a small host int array to device scratch `slot` (ordered on the compute stream).
   const int32_t* upload_indices(int slot, const int32_t* host, int n);
+  void bind_thread() const;  // makes the calling thread's current device this backend's
+  void flush_staged_copy();  // issues the pending (coalesced) staged copy on the copy stream
 
   int device_ = -1;
   std::string device_name_;
@@ -91,6 +97,7 @@ class cuda_backend final : public backend {
   size_t total_memory_ = 0;
   cudaStream_t compute_ = nullptr;
   cudaStream_t copy_ = nullptr;
+  const cublas_library* blas_ = nullptr;  // loaded at construction (cublas_library.hpp)
   cublasHandle_t cublas_ = nullptr;
   std::mutex mutex_;  // guards allocations_ (weights may be uploaded from loader threads)
   std::unordered_map<void*, size_t> allocations_;
@@ -104,6 +111,12 @@ class cuda_backend final : public backend {
   int staging_half_ = 0;
   size_t staging_used_ = 0;
   bool staged_since_commit_ = false;
+  struct staged_copy {
+    unsigned char* dst = nullptr;
+    unsigned char* src = nullptr;  // in the current pinned half
+    size_t bytes = 0;
+  };
+  staged_copy pending_;  // grown while rows arrive contiguously, issued when the run breaks
   cuda_attention attention_;
   select_scratch select_;
 };

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "gpu/cuda/cublas_library.hpp"
+
 namespace alisa::gpu::cuda {
 
 void throw_cuda_error(const char* call, const char* file, int line, cudaError_t err) {
@@ -10,9 +12,12 @@ void throw_cuda_error(const char* call, const char* file, int line, cudaError_t 
 }
 
 void throw_cublas_error(const char* call, const char* file, int line, cublasStatus_t status) {
+  const cublas_library* lib = cublas_library::loaded();
+  const std::string text = lib ? std::string(lib->status_name(status)) + " (" +
+                                     lib->status_string(status) + ")"
+                               : "cuBLAS status " + std::to_string(static_cast<int>(status));
   throw std::runtime_error(std::string(call) + " failed at " + file + ":" + std::to_string(line) +
-                           ": " + cublasGetStatusName(status) + " (" +
-                           cublasGetStatusString(status) + ")");
+                           ": " + text);
 }
 
 }  // namespace alisa::gpu::cuda

@@ -1,4 +1,4 @@
-// Element-wise, norm, embedding and row-exact projection kernels of the CUDA backend
+// Element-wise, norm and embedding kernels of the CUDA backend
 // (elementwise_kernels.hpp). Each kernel mirrors the CPU reference named in its comment:
 //   gpu/cpu/kernels.cpp (norms, silu, relu, add), gpu/cpu/cpu_backend.cpp (embed, rope),
 //   gpu/cpu/convert.hpp/.cpp (f16/bf16 bit conversions).
@@ -9,14 +9,12 @@
 // __fsub_rn / __fdiv_rn / __fsqrt_rn, which are never contracted. Reductions (norm statistics,
 // read_sum) use float partials and a fixed warp-shuffle tree: deterministic for a given shape, not
 // bit-equal to the CPU's SIMD order (the norms' contract is fp32 relative 1e-4).
-#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
-#include <type_traits>
 
 #include "gpu/cuda/cuda_check.hpp"
 #include "gpu/cuda/half_bits.cuh"
@@ -34,45 +32,7 @@ unsigned flat_blocks(int64_t count) {
   return static_cast<unsigned>(std::min<int64_t>((count + kThreads - 1) / kThreads, kMaxBlocks));
 }
 
-// Weight element widened to fp32 (the inner loop of linear_row_exact). f16 uses the hardware
-// conversion: exact for every finite and infinite value, only a NaN payload may differ from
-// f16_to_f32, which no weight carries.
-template <dtype D>
-__device__ __forceinline__ float widen(uint16_t bits) {
-  if constexpr (D == dtype::bf16)
-    return bf16_to_f32(bits);
-  else
-    return __half2float(__ushort_as_half(bits));
-}
-
-// The two 16-bit elements packed in a 32-bit word (lower address = low half), widened.
-template <dtype D>
-__device__ __forceinline__ void widen_pair(uint32_t word, float& lo, float& hi) {
-  if constexpr (D == dtype::bf16) {
-    lo = __uint_as_float(word << 16);
-    hi = __uint_as_float(word & 0xffff0000u);
-  } else {
-    __half2_raw raw;
-    raw.x = static_cast<unsigned short>(word & 0xffffu);
-    raw.y = static_cast<unsigned short>(word >> 16);
-    const float2 f = __half22float2(__half2(raw));
-    lo = f.x;
-    hi = f.y;
-  }
-}
-
-// Storage type of a weight element.
-template <dtype D>
-using storage_t = std::conditional_t<D == dtype::f32, float, uint16_t>;
-
 // --- reductions ---------------------------------------------------------------------------------
-
-// Sum over the warp by a fixed xor butterfly; every lane gets the (lane-0 ordered) total.
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
 
 // Sum over the block (blockDim.x a multiple of 32), returned to every thread. Safe to call
 // repeatedly: the trailing barrier orders the next call's writes after this call's reads.
@@ -242,117 +202,6 @@ __global__ void narrow_kernel(const float* x, int64_t count, uint16_t* dst) {
     dst[k] = D == dtype::bf16 ? f32_to_bf16(x[k]) : f32_to_f16(x[k]);
 }
 
-// --- linear_row_exact ---------------------------------------------------------------------------
-// y[i][r] = Σ_c x[i][c] · w[r][c] (+ bias[r]). One warp per output row r reads the weight row once
-// per group of up to kLinGroup x rows, keeping one partial per x row in registers (decode, n = 1..8,
-// reads every weight byte exactly once: bandwidth-bound like a GEMV).
-//
-// Fixed summation order, independent of n, of the group an x row falls in and of alignment:
-// lane l owns the columns c with (c / kLinSpan) % 32 == l and accumulates them in increasing c with
-// one fmaf chain; the 32 lane partials are then added by the fixed xor butterfly of warp_sum
-// (lane 0's order) and the bias is added last. The kVec variant (16-byte loads, used when cols is
-// a multiple of kLinSpan and both bases are 16-byte aligned) performs exactly the same fmaf
-// sequence as the scalar variant, so the choice of variant never changes a bit either.
-constexpr int kLinWarps = 4;   // output rows per block (128 threads)
-constexpr int kLinGroup = 8;   // x rows sharing one pass over a weight row
-constexpr int kLinSpan = 8;    // consecutive columns per lane per step
-constexpr int kMaxGridY = 65535;
-
-// Loads the kLinSpan weights of columns [c0, c0 + kLinSpan) of one row, widened to fp32
-// (columns at or past cols read as 0 and are skipped by the caller).
-template <dtype D, bool kVec>
-__device__ __forceinline__ void load_w_span(const storage_t<D>* wr, int64_t c0, int64_t cols,
-                                            float (&wv)[kLinSpan]) {
-  if constexpr (kVec) {
-    if constexpr (D == dtype::f32) {
-      const float4 lo = *reinterpret_cast<const float4*>(wr + c0);
-      const float4 hi = *reinterpret_cast<const float4*>(wr + c0 + 4);
-      wv[0] = lo.x, wv[1] = lo.y, wv[2] = lo.z, wv[3] = lo.w;
-      wv[4] = hi.x, wv[5] = hi.y, wv[6] = hi.z, wv[7] = hi.w;
-    } else {
-      const uint4 raw = *reinterpret_cast<const uint4*>(wr + c0);  // 8 elements, little end first
-      widen_pair<D>(raw.x, wv[0], wv[1]);
-      widen_pair<D>(raw.y, wv[2], wv[3]);
-      widen_pair<D>(raw.z, wv[4], wv[5]);
-      widen_pair<D>(raw.w, wv[6], wv[7]);
-    }
-  } else {
-#pragma unroll
-    for (int j = 0; j < kLinSpan; ++j) {
-      if (c0 + j < cols) {
-        if constexpr (D == dtype::f32)
-          wv[j] = wr[c0 + j];
-        else
-          wv[j] = widen<D>(wr[c0 + j]);
-      } else {
-        wv[j] = 0.0f;
-      }
-    }
-  }
-}
-
-template <dtype D, bool kVec>
-__global__ void __launch_bounds__(kLinWarps * 32)
-    linear_row_exact_kernel(const float* x, int64_t n, const storage_t<D>* w, int64_t rows,
-                            int64_t cols, const float* bias, float* y) {
-  const int lane = threadIdx.x & 31;
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * kLinWarps + (threadIdx.x >> 5);
-  if (r >= rows) return;  // whole warp: r is uniform across it
-  const storage_t<D>* wr = w + r * cols;
-  for (int64_t i0 = static_cast<int64_t>(blockIdx.y) * kLinGroup; i0 < n;
-       i0 += static_cast<int64_t>(gridDim.y) * kLinGroup) {
-    const int m = static_cast<int>(min(static_cast<int64_t>(kLinGroup), n - i0));
-    const float* xg = x + i0 * cols;
-    float acc[kLinGroup];
-#pragma unroll
-    for (int k = 0; k < kLinGroup; ++k) acc[k] = 0.0f;
-#pragma unroll 2
-    for (int64_t c0 = static_cast<int64_t>(lane) * kLinSpan; c0 < cols; c0 += 32 * kLinSpan) {
-      float wv[kLinSpan];
-      load_w_span<D, kVec>(wr, c0, cols, wv);
-#pragma unroll
-      for (int k = 0; k < kLinGroup; ++k) {
-        if (k >= m) break;
-        const float* xr = xg + k * cols + c0;
-        if constexpr (kVec) {
-          const float4 lo = *reinterpret_cast<const float4*>(xr);
-          const float4 hi = *reinterpret_cast<const float4*>(xr + 4);
-          const float xv[kLinSpan] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-#pragma unroll
-          for (int j = 0; j < kLinSpan; ++j) acc[k] = fmaf(xv[j], wv[j], acc[k]);
-        } else {
-#pragma unroll
-          for (int j = 0; j < kLinSpan; ++j)
-            if (c0 + j < cols) acc[k] = fmaf(xr[j], wv[j], acc[k]);
-        }
-      }
-    }
-#pragma unroll
-    for (int k = 0; k < kLinGroup; ++k) {
-      if (k >= m) break;
-      const float s = warp_sum(acc[k]);
-      if (lane == 0) y[(i0 + k) * rows + r] = bias ? __fadd_rn(s, bias[r]) : s;
-    }
-  }
-}
-
-template <dtype D>
-void launch_linear_typed(const float* x, int n, const weight_matrix& w, float* y,
-                         cudaStream_t stream) {
-  const auto* wd = static_cast<const storage_t<D>*>(w.data);
-  const bool vec = w.cols % kLinSpan == 0 && reinterpret_cast<uintptr_t>(w.data) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(x) % 16 == 0;
-  const dim3 grid(static_cast<unsigned>((w.rows + kLinWarps - 1) / kLinWarps),
-                  static_cast<unsigned>(std::min<int64_t>((n + kLinGroup - 1) / kLinGroup, kMaxGridY)));
-  if (vec)
-    linear_row_exact_kernel<D, true><<<grid, kLinWarps * 32, 0, stream>>>(x, n, wd, w.rows, w.cols,
-                                                                         w.bias, y);
-  else
-    linear_row_exact_kernel<D, false><<<grid, kLinWarps * 32, 0, stream>>>(x, n, wd, w.rows,
-                                                                          w.cols, w.bias, y);
-  ALISA_CUDA_CHECK_LAUNCH();
-}
-
 // --- read_sum -----------------------------------------------------------------------------------
 // Streams count4 aligned float4s (four independent 16-byte loads in flight per thread per step),
 // plus the up-to-3 unaligned head floats and the tail (block 0, thread 0), reduces per block and
@@ -491,16 +340,6 @@ void launch_narrow(const float* x, int64_t count, dtype type, void* dst, cudaStr
       return;
   }
   ALISA_CUDA_CHECK_LAUNCH();
-}
-
-void launch_linear_row_exact(const float* x, int n, const weight_matrix& w, float* y,
-                             cudaStream_t stream) {
-  if (n <= 0 || w.rows <= 0) return;
-  switch (w.type) {
-    case dtype::f32: return launch_linear_typed<dtype::f32>(x, n, w, y, stream);
-    case dtype::bf16: return launch_linear_typed<dtype::bf16>(x, n, w, y, stream);
-    case dtype::f16: return launch_linear_typed<dtype::f16>(x, n, w, y, stream);
-  }
 }
 
 void launch_read_sum(const float* p, int64_t count, float* result, cudaStream_t stream) {

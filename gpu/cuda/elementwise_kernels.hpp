@@ -1,5 +1,5 @@
 #pragma once
-// Launchers of the CUDA backend's element-wise, norm, embedding and projection kernels
+// Launchers of the CUDA backend's element-wise, norm and embedding kernels
 // (elementwise_kernels.cu). Every pointer is device memory; every launch is asynchronous on
 // `stream` and checks its launch (ALISA_CUDA_CHECK_LAUNCH). Semantics are exactly those of the
 // backend op of the same name (gpu/backend.hpp) and of the CPU reference (gpu/cpu/); n = token rows.
@@ -30,10 +30,6 @@ void launch_add(float* x, const float* y, int64_t count, cudaStream_t stream);
 void launch_add_bias(float* y, int n, int64_t rows, const float* bias, cudaStream_t stream);
 // dst[i] = x[i] rounded to nearest even in `type` (f16 or bf16): GEMM inputs for 16-bit weights.
 void launch_narrow(const float* x, int64_t count, dtype type, void* dst, cudaStream_t stream);
-// y[n, w.rows] = x · wᵀ (+ bias) with one fixed summation order per output element, so a row of y
-// is bit-identical whatever n is (backend::linear_row_exact).
-void launch_linear_row_exact(const float* x, int n, const weight_matrix& w, float* y,
-                             cudaStream_t stream);
 // Streams count floats once and writes their sum to *result (device): the bandwidth roofline.
 void launch_read_sum(const float* p, int64_t count, float* result, cudaStream_t stream);
 

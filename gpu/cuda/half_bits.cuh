@@ -10,6 +10,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
+
+#include "proto/dtype.hpp"
 
 namespace alisa::gpu::cuda {
 
@@ -76,6 +79,20 @@ ALISA_HD uint16_t f32_to_f16(float f) {
   return static_cast<uint16_t>(sign | result);
 }
 
+// Storage type of a weight element of dtype D (16-bit types are kept as their raw bits).
+template <dtype D>
+using storage_t = std::conditional_t<D == dtype::f32, float, uint16_t>;
+
+// --- warp reduction ------------------------------------------------------------------------------
+
+// Sum over the warp by the fixed xor butterfly (offsets 16, 8, 4, 2, 1); every lane gets the same
+// total (IEEE addition is commutative, so each level's pair sums agree bit for bit across lanes).
+// linear_row_exact's bits are defined by this tree: keep it.
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
 
 // --- launch geometry -----------------------------------------------------------------------------
 
