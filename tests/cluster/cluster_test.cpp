@@ -177,8 +177,14 @@ TEST(cluster, a_full_queue_is_a_clear_rejection_not_a_hang) {
   for (auto& client : clients) {
     const auto code = client->wait(240s);
     ASSERT_TRUE(code.has_value()) << "a client hung";
-    if (*code == 0) ++finished;
-    if (*code == 1 && client->err().find("queue full") != std::string::npos) ++rejected;
+    if (*code == 0) {
+      ++finished;
+    } else if (*code == 1 && client->err().find("queue full") != std::string::npos) {
+      ++rejected;
+    } else {
+      ADD_FAILURE() << "a client neither finished nor was rejected as queue full: exit " << *code
+                    << ", stderr: " << client->err();
+    }
   }
   EXPECT_GE(finished, 1);
   EXPECT_GE(rejected, 1) << "six 400-token jobs against one running slot and one queue place";

@@ -18,8 +18,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Ports per test process, clear of tests/cluster/cluster_test.cpp's 20000-32000.
-int base_port(int test_index) { return 33000 + (::getpid() % 150) * 16 + test_index * 8; }
+// Ports per test process: below the ephemeral range (32768+, where clients' outgoing connections
+// land) and clear of tests/cluster/cluster_test.cpp's 20000-32000.
+int base_port(int test_index) { return 12000 + (::getpid() % 150) * 16 + test_index * 8; }
 
 struct ran {
   std::optional<int> exit_code;
