@@ -105,6 +105,35 @@ bool operator==(const kv_payload_batch& a, const kv_payload_batch& b) {
 }
 
 // gtest prints failing values through CAF's stringification (kv_payload shows its byte count).
+bool operator==(const peer_link_offer& a, const peer_link_offer& b) {
+  return a.link_id == b.link_id && a.transport == b.transport && a.unique_id == b.unique_id &&
+         a.size == b.size && a.rank == b.rank && a.reason == b.reason;
+}
+bool operator==(const peer_link_answer& a, const peer_link_answer& b) {
+  return a.link_id == b.link_id && a.transport == b.transport && a.reason == b.reason;
+}
+bool operator==(const peer_chunk& a, const peer_chunk& b) {
+  return a.link_id == b.link_id && a.transfer == b.transfer && a.offset == b.offset &&
+         a.bytes == b.bytes;
+}
+bool operator==(const peer_transfer& a, const peer_transfer& b) {
+  return a.link_id == b.link_id && a.send == b.send && a.bytes == b.bytes &&
+         a.rounds == b.rounds && a.seed == b.seed;
+}
+bool operator==(const peer_transfer_report& a, const peer_transfer_report& b) {
+  return a.link_id == b.link_id && a.transport == b.transport && a.bytes == b.bytes &&
+         a.seconds == b.seconds && a.checksums == b.checksums;
+}
+bool operator==(const peer_link_bench& a, const peer_link_bench& b) {
+  return a.bytes == b.bytes && a.rounds == b.rounds && a.transport == b.transport &&
+         a.workers == b.workers;
+}
+bool operator==(const peer_link_bench_result& a, const peer_link_bench_result& b) {
+  return a.transport == b.transport && a.reason == b.reason && a.sender == b.sender &&
+         a.receiver == b.receiver && a.bytes == b.bytes && a.seconds == b.seconds &&
+         a.checksums == b.checksums;
+}
+
 #define ALISA_PRINT_WITH_CAF(T) \
   void PrintTo(const T& x, std::ostream* os) { *os << caf::deep_to_string(x); }
 ALISA_PRINT_WITH_CAF(submit_job)
@@ -124,6 +153,13 @@ ALISA_PRINT_WITH_CAF(kv_erase_result)
 ALISA_PRINT_WITH_CAF(kv_fetch_batch)
 ALISA_PRINT_WITH_CAF(kv_erase_owner)
 ALISA_PRINT_WITH_CAF(kv_payload_batch)
+ALISA_PRINT_WITH_CAF(peer_link_offer)
+ALISA_PRINT_WITH_CAF(peer_link_answer)
+ALISA_PRINT_WITH_CAF(peer_chunk)
+ALISA_PRINT_WITH_CAF(peer_transfer)
+ALISA_PRINT_WITH_CAF(peer_transfer_report)
+ALISA_PRINT_WITH_CAF(peer_link_bench)
+ALISA_PRINT_WITH_CAF(peer_link_bench_result)
 #undef ALISA_PRINT_WITH_CAF
 
 namespace {
@@ -376,6 +412,103 @@ struct sample<kv_payload_batch> {
 
 // -- serialisation helpers -------------------------------------------------------------------
 
+// -- the GPU-to-GPU peer-link messages ------------------------------------------------------
+
+template <>
+struct sample<peer_link_offer> {
+  static constexpr const char* name = "alisa.peer_link_offer";
+  static peer_link_offer filled() {
+    std::vector<uint8_t> id(128);
+    for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<uint8_t>(255 - i);
+    return {0xfedcba9876543210ULL, "nccl", id, 3, 2, "NCCL 2.28.9 on both workers"};
+  }
+  static peer_link_offer emptied(peer_link_offer x) {
+    x.transport.clear();
+    x.unique_id.clear();
+    x.reason.clear();
+    return x;
+  }
+};
+
+template <>
+struct sample<peer_link_answer> {
+  static constexpr const char* name = "alisa.peer_link_answer";
+  static peer_link_answer filled() {
+    return {7, "caf", "rank 1 cannot use NCCL: libnccl.so.2 not found"};
+  }
+  static peer_link_answer emptied(peer_link_answer x) {
+    x.transport.clear();
+    x.reason.clear();
+    return x;
+  }
+};
+
+template <>
+struct sample<peer_chunk> {
+  static constexpr const char* name = "alisa.peer_chunk";
+  static peer_chunk filled() {
+    return {std::numeric_limits<uint64_t>::max(), 41, uint64_t{3} << 33,
+            random_bytes(kMiB + 5, 11)};
+  }
+  static peer_chunk emptied(peer_chunk x) {
+    x.bytes.clear();
+    return x;
+  }
+};
+
+template <>
+struct sample<peer_transfer> {
+  static constexpr const char* name = "alisa.peer_transfer";
+  static peer_transfer filled() { return {9, true, uint64_t{64} << 20, 5, 0x1234567887654321ULL}; }
+  static peer_transfer emptied(peer_transfer x) { return x; }
+};
+
+template <>
+struct sample<peer_transfer_report> {
+  static constexpr const char* name = "alisa.peer_transfer_report";
+  static peer_transfer_report filled() {
+    return {10, "nccl", uint64_t{1} << 40, {0.125, 1e-6, 3.5}, {1, 0xffffffffffffffffULL, 42}};
+  }
+  static peer_transfer_report emptied(peer_transfer_report x) {
+    x.transport.clear();
+    x.seconds.clear();
+    x.checksums.clear();
+    return x;
+  }
+};
+
+template <>
+struct sample<peer_link_bench> {
+  static constexpr const char* name = "alisa.peer_link_bench";
+  static peer_link_bench filled() {
+    return {uint64_t{3} << 30, 17, "nccl", {"10.0.0.1:7701", "10.0.0.2:7701"}};
+  }
+  static peer_link_bench emptied(peer_link_bench x) {
+    x.transport.clear();
+    x.workers.clear();
+    return x;
+  }
+};
+
+template <>
+struct sample<peer_link_bench_result> {
+  static constexpr const char* name = "alisa.peer_link_bench_result";
+  static peer_link_bench_result filled() {
+    return {"caf", "rank 0's backend keeps host memory", "127.0.0.1:7701", "127.0.0.1:7702",
+            uint64_t{64} << 20, {0.5, 0.25}, {99, 100}};
+  }
+  static peer_link_bench_result emptied(peer_link_bench_result x) {
+    x.transport.clear();
+    x.reason.clear();
+    x.sender.clear();
+    x.receiver.clear();
+    x.seconds.clear();
+    x.checksums.clear();
+    return x;
+  }
+};
+
+
 template <class T>
 std::vector<char> serialize(const T& x, caf::execution_unit* ctx = nullptr) {
   std::vector<char> buf;
@@ -410,7 +543,10 @@ using message_types = ::testing::Types<submit_job, job_accepted, job_rejected, t
                                        job_finished, job_failed, cancel_job, kv_fetch,
                                        kv_payload, node_hello, tier_usage, step_plan,
                                        step_report, kv_put_result, kv_erase, kv_erase_result,
-                                       kv_fetch_batch, kv_payload_batch, kv_erase_owner>;
+                                       kv_fetch_batch, kv_payload_batch, kv_erase_owner,
+                                       peer_link_offer, peer_link_answer, peer_chunk,
+                                       peer_transfer, peer_transfer_report, peer_link_bench,
+                                       peer_link_bench_result>;
 
 class type_names {
  public:
@@ -664,6 +800,31 @@ TEST(CafKvPayload, VectorOfPayloadsRoundTrips) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0], xs[0]);
   EXPECT_EQ(out[1], xs[1]);
+}
+
+// -- peer_chunk: the bulk path ---------------------------------------------------------------
+
+TEST(PeerChunk, BytesAreOneLengthPrefixPlusRawBytes) {
+  peer_chunk x = sample<peer_chunk>::filled();
+  std::vector<char> as_chars(x.bytes.size());
+  std::memcpy(as_chars.data(), x.bytes.data(), x.bytes.size());
+  std::vector<char> expected;
+  caf::binary_serializer sink{nullptr, expected};
+  ASSERT_FALSE(sink(x.link_id, x.transfer, x.offset, as_chars));
+  const std::vector<char> actual = serialize(x);
+  ASSERT_EQ(actual.size(), expected.size());
+  EXPECT_TRUE(actual == expected);
+  EXPECT_LT(actual.size(), x.bytes.size() + 40) << "per-byte overhead in the encoding";
+}
+
+TEST(PeerChunk, TruncatedInputIsAnErrorNotAHugeAllocation) {
+  const std::vector<char> full = serialize(sample<peer_chunk>::filled());
+  for (size_t keep : {size_t{0}, size_t{12}, size_t{30}, full.size() / 2, full.size() - 1}) {
+    const std::vector<char> cut(full.begin(), full.begin() + static_cast<ptrdiff_t>(keep));
+    caf::error err;
+    (void)deserialize<peer_chunk>(cut, &err);
+    EXPECT_TRUE(err) << "a chunk cut to " << keep << " bytes deserialised";
+  }
 }
 
 }  // namespace
