@@ -18,6 +18,7 @@
 
 #include "gpu/cuda/cuda_check.hpp"
 #include "gpu/cuda/half_bits.cuh"
+#include "gpu/cuda/kv_codec_bits.cuh"
 #include "gpu/cuda/kv_kernels.hpp"
 
 namespace alisa::gpu::cuda {
@@ -25,35 +26,6 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int64_t kChunk = kv_chunk_tokens;
-
-// --- int8 chunk codec (kv_codec.cpp QuantizeChunk / gather_row) ----------------------------------
-
-// minps / maxps operand order of the CPU's hn::Min(mn, x) / hn::Max(mx, x): the running value
-// wins only when strictly smaller / larger, so ties of ±0 and NaNs resolve as on the CPU's vector
-// path. (The CPU's scalar tail, channels past the last whole SIMD vector when kv_dim is not a
-// multiple of 8/16, uses std::min/max and may keep the other zero: only the sign of a zero
-// minimum can then differ; codes, scales and decoded values do not.)
-ALISA_HD float fold_min(float running, float x) { return running < x ? running : x; }
-ALISA_HD float fold_max(float running, float x) { return running > x ? running : x; }
-
-// scale = (max - min) / 255 with IEEE division.
-ALISA_HD float chunk_scale(float mn, float mx) { return f_div(f_sub(mx, mn), 255.0f); }
-
-// code = Min(Max(round_even((x - min) / scale), 0), 255), 0 when scale == 0 (a NaN quotient
-// becomes 0 through the Max, as with maxps).
-ALISA_HD uint8_t quantize_code(float x, float mn, float scale) {
-  if (scale == 0.0f) return 0;
-  float code = f_rint(f_div(f_sub(x, mn), scale));
-  code = code > 0.0f ? code : 0.0f;
-  code = code < 255.0f ? code : 255.0f;
-  return static_cast<uint8_t>(static_cast<int>(code));
-}
-
-// x̂ = min + scale · code, product and sum rounded separately.
-ALISA_HD float dequantize(float mn, float scale, uint8_t code) {
-  return f_add(mn, f_mul(scale, static_cast<float>(code)));
-}
-
 
 unsigned flat_blocks(int64_t count) {
   constexpr int64_t kMaxBlocks = int64_t{1} << 18;
@@ -86,16 +58,8 @@ __global__ void quantize_chunks_kernel(const float* rows, int64_t length, const 
     const int64_t pos = base + t;
     return pos >= length ? rows[(pos - length) * dim + c] : staging[t * dim + c];
   };
-  float mn = value(0), mx = mn;
-  for (int64_t t = 1; t < kChunk; ++t) {
-    const float x = value(t);
-    mn = fold_min(mn, x);
-    mx = fold_max(mx, x);
-  }
-  const float s = chunk_scale(mn, mx);
-  minimum[chunk * dim + c] = mn;
-  scale[chunk * dim + c] = s;
-  for (int64_t t = 0; t < kChunk; ++t) codes[(base + t) * dim + c] = quantize_code(value(t), mn, s);
+  quantize_channel(value, minimum[chunk * dim + c], scale[chunk * dim + c],
+                   [&](int t, uint8_t code) { codes[(base + t) * dim + c] = code; });
 }
 
 // i8 append, step 2: leaves the staging as the CPU's row-by-row loop does: slot p % 64 holds the
