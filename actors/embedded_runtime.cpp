@@ -23,7 +23,7 @@ struct embedded_runtime::impl {
   caf::actor memory;  // the memory tier, when the engine has a host tier
 };
 
-embedded_runtime::embedded_runtime(std::unique_ptr<local_engine> engine,
+embedded_runtime::embedded_runtime(std::unique_ptr<engine::local_engine> engine,
                                    const scheduler::batching_options& batching)
     : engine_(std::move(engine)), impl_(std::make_unique<impl>()) {
   register_message_types(impl_->config);
@@ -50,7 +50,7 @@ embedded_runtime::embedded_runtime(std::unique_ptr<local_engine> engine,
 // joins like a cluster's memory node; the worker then swaps its local RAM store for it. NVMe stays
 // the worker's own (the tier report keeps RAM and NVMe apart; the cost model prices them apart).
 void embedded_runtime::start_memory_tier() {
-  const tiered_kv_store* tiers = static_cast<const local_engine&>(*engine_).tier_store();
+  const engine::tiered_kv_store* tiers = static_cast<const engine::local_engine&>(*engine_).tier_store();
   if (!tiers || tiers->options().host_budget == 0) return;
   memory_tier_options m;
   m.host_budget = tiers->options().host_budget;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "actors/client.hpp"
-#include "actors/local_engine.hpp"
+#include "engine/local_engine.hpp"
 #include "proto/messages.hpp"
 #include "scheduler/job_queue.hpp"
 
@@ -28,7 +28,7 @@ namespace alisa::actors {
 
 class embedded_runtime {
  public:
-  embedded_runtime(std::unique_ptr<local_engine> engine, const scheduler::batching_options& batching);
+  embedded_runtime(std::unique_ptr<engine::local_engine> engine, const scheduler::batching_options& batching);
   ~embedded_runtime();
   embedded_runtime(const embedded_runtime&) = delete;
   embedded_runtime& operator=(const embedded_runtime&) = delete;
@@ -40,12 +40,12 @@ class embedded_runtime {
   caf::actor_system& system();
   const caf::actor& coordinator() const;
   // The engine the worker drives: only for reading its options and config while jobs run.
-  const local_engine& engine() const { return *engine_; }
+  const engine::local_engine& engine() const { return *engine_; }
 
  private:
   struct impl;
   void start_memory_tier();
-  std::unique_ptr<local_engine> engine_;
+  std::unique_ptr<engine::local_engine> engine_;
   std::unique_ptr<impl> impl_;
 };
 

@@ -15,7 +15,7 @@ namespace {
 using self_ptr = caf::stateful_actor<gpu_worker_state>*;
 
 // Adds the memory tiers not seen before to the engine's host tier.
-void add_memory_nodes(self_ptr self, local_engine& engine, const std::vector<caf::actor>& nodes) {
+void add_memory_nodes(self_ptr self, engine::local_engine& engine, const std::vector<caf::actor>& nodes) {
   auto* tiers = engine.tier_store();
   if (!tiers) return;  // untiered engine: every sequence's KV stays in its device cache
   auto& st = self->state;
@@ -66,26 +66,26 @@ void record_memory_peaks(self_ptr self, step_report& report) {
 
 }  // namespace
 
-caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, local_engine* engine) {
-  self->state.batch = std::make_unique<batch_engine>(*engine);
+caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, engine::local_engine* engine) {
+  self->state.loop = std::make_unique<engine::step_loop>(*engine);
   self->state.peers.backend = &engine->backend();
   self->set_default_handler(caf::drop);  // never print a stray KV payload to stderr
   caf::message_handler steps{
       [self](step_plan& plan) -> step_report {
         auto& st = self->state;
-        auto& batch = *st.batch;
+        auto& loop = *st.loop;
         for (const auto& id : plan.cancelled) {
-          batch.cancel(id);
+          loop.cancel(id);
           st.memory_peaks.erase(id.value);
         }
         std::vector<job_failed> refused;
         for (const auto& job : plan.joiners) {
-          if (auto reason = batch.add(job))
+          if (auto reason = loop.add(job))
             refused.push_back({job.id, *reason});
           else
             st.memory_peaks[job.id.value];
         }
-        step_report report = batch.step();
+        step_report report = loop.step();
         report.failed.insert(report.failed.end(), refused.begin(), refused.end());
         record_memory_peaks(self, report);
         return report;

@@ -1,8 +1,10 @@
 #pragma once
 // gpu_worker — the actor that owns an engine (backend, model, KV) and runs one step plan at a time:
-// joiners are added to its batch_engine, cancelled jobs dropped, then one forward step runs and its
-// step_report is the reply. A joiner the engine refuses comes back in step_report::failed; a job
-// whose step hit a fault (KV and hidden states lost) in step_report::lost.
+// joiners are added to its step loop (engine/step_loop.hpp), cancelled jobs dropped, then one
+// loop step runs and its step_report is the reply. The loop admits joiners when their KV fits the
+// device pool (they wait inside it until then). A joiner the loop refuses comes back in
+// step_report::failed; a job whose step hit a fault (KV and hidden states lost) in
+// step_report::lost.
 //
 //   coordinator ──step_plan──> gpu_worker ──step_report (reply)──> coordinator
 //   coordinator ──(memory_nodes_atom, [memory_tier...])──> gpu_worker
@@ -24,7 +26,7 @@
 #include <set>
 #include <vector>
 
-#include "actors/batch_engine.hpp"
+#include "engine/step_loop.hpp"
 #include "actors/peer_link_setup.hpp"
 
 namespace alisa::actors {
@@ -32,7 +34,7 @@ namespace alisa::actors {
 class spread_block_store;
 
 struct gpu_worker_state {
-  std::unique_ptr<batch_engine> batch;
+  std::unique_ptr<engine::step_loop> loop;
   spread_block_store* memory = nullptr;  // owned by the engine's tiered store once set
   std::set<caf::actor_addr> memory_nodes;  // already added
   // Running job -> bytes held on each memory node, peak over its steps (job_finished reports it).
@@ -44,6 +46,6 @@ struct gpu_worker_state {
 // `engine` must outlive the actor (the embedded runtime / the node owns both), and with memory
 // nodes it must also be destroyed before the actor system: its host tier then holds scoped actors
 // of that system. Spawn detached: a step blocks its thread.
-caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, local_engine* engine);
+caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, engine::local_engine* engine);
 
 }  // namespace alisa::actors

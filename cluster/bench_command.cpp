@@ -6,8 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/decode_benchmark.hpp"
+#include "engine/decode_benchmark.hpp"
 #include "cluster/bench_peer_link.hpp"
+#include "cluster/bench_prefill.hpp"
 #include "cluster/bench_remote_tier.hpp"
 #include "cluster/cli_errors.hpp"
 #include "cluster/engine_flags.hpp"
@@ -18,12 +19,12 @@ namespace {
 
 struct bench_flags {
   engine_flags engine;
-  actors::decode_bench_options bench;
+  engine::decode_bench_options bench;
   std::vector<int> sweep;  // batch sizes; empty = just --batch
   bool json = false;
 };
 
-std::optional<std::string> check(const actors::decode_bench_options& o, int context) {
+std::optional<std::string> check(const engine::decode_bench_options& o, int context) {
   if (o.batch < 1) return "--batch must be >= 1";
   if (o.prompt_len < 1) return "--prompt-len must be >= 1";
   if (o.gen_len < 1) return "--gen-len must be >= 1";
@@ -37,13 +38,13 @@ std::optional<std::string> check(const actors::decode_bench_options& o, int cont
 }
 
 nlohmann::json stats_json(const std::vector<double>& v) {
-  const auto s = actors::summarize(v);
+  const auto s = engine::summarize(v);
   return {{"mean", s.mean}, {"stddev", s.stddev}, {"median", s.median}, {"samples", v}};
 }
 
-nlohmann::json to_json(actors::local_engine& engine, const actors::decode_bench_options& o,
-                       const actors::decode_bench_result& r) {
-  const double steps_per_s = actors::summarize(r.decode_tokens_per_s).median / o.batch;
+nlohmann::json to_json(engine::local_engine& engine, const engine::decode_bench_options& o,
+                       const engine::decode_bench_result& r) {
+  const double steps_per_s = engine::summarize(r.decode_tokens_per_s).median / o.batch;
   const double weight_gbs = r.weight_bytes_per_step * steps_per_s / 1e9;
   const double total_gbs = (r.weight_bytes_per_step + r.kv_bytes_per_step) * steps_per_s / 1e9;
   return {{"model", engine.options().model},
@@ -73,8 +74,8 @@ nlohmann::json to_json(actors::local_engine& engine, const actors::decode_bench_
 }
 
 // Tiered runs: throughput over the whole job (the paper's metric), preemptions, and the tiers.
-void add_tier_fields(actors::local_engine& engine, const actors::decode_bench_options& o,
-                     const actors::decode_bench_result& r, nlohmann::json& out) {
+void add_tier_fields(engine::local_engine& engine, const engine::decode_bench_options& o,
+                     const engine::decode_bench_result& r, nlohmann::json& out) {
   auto* store = engine.tier_store();
   if (!store || !r.tiers) return;
   out["policy"] = scheduler::to_string(store->options().policy);
@@ -85,10 +86,10 @@ void add_tier_fields(actors::local_engine& engine, const actors::decode_bench_op
   out["tokens_reprefilled"] = r.tokens_reprefilled;
   const double steps = o.gen_len;
   const double total_ms = 1e3 * o.batch * o.gen_len /
-                          std::max(1e-9, actors::summarize(r.throughput_tokens_per_s).median);
+                          std::max(1e-9, engine::summarize(r.throughput_tokens_per_s).median);
   out["kv_tiers"] = tier_report_json(*store, *r.tiers, total_ms,
-                                     actors::summarize(r.kv_transfer_ms_per_step).median * steps,
-                                     actors::summarize(r.recompute_ms_per_step).median * steps);
+                                     engine::summarize(r.kv_transfer_ms_per_step).median * steps,
+                                     engine::summarize(r.recompute_ms_per_step).median * steps);
 }
 
 void print_text(const nlohmann::json& j) {
@@ -119,7 +120,7 @@ int bench_decode(bench_flags& flags) {
   if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
   if (flags.bench.batch < 1 || flags.bench.prompt_len < 1 || flags.bench.gen_len < 1)
     return fail(*check(flags.bench, 1 << 30));
-  auto engine = actors::local_engine::open(flags.engine.options);
+  auto engine = engine::local_engine::open(flags.engine.options);
   if (!engine.ok()) return fail(engine.status());
   if (auto err = check(flags.bench, (*engine)->config().max_position_embeddings)) return fail(*err);
   if ((*engine)->synthetic() && !flags.json)
@@ -132,9 +133,9 @@ int bench_decode(bench_flags& flags) {
   for (int b : batches) {
     auto options = flags.bench;
     options.batch = b;
-    actors::decode_bench_result result;
+    engine::decode_bench_result result;
     try {
-      result = actors::run_decode_benchmark(**engine, options);
+      result = engine::run_decode_benchmark(**engine, options);
     } catch (const std::exception& e) {
       return fail(std::string("batch ") + std::to_string(b) + ": " + e.what());
     }
@@ -154,6 +155,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   bench->require_subcommand(1);
   add_bench_remote_tier_command(*bench, exit_code);
   add_bench_peer_link_command(*bench, exit_code);
+  add_bench_prefill_command(*bench, exit_code);
   auto flags = std::make_shared<bench_flags>();
   CLI::App* decode = bench->add_subcommand(
       "decode", "prompt and decode tokens/s, weight bytes per step, achieved vs measured bandwidth");

@@ -27,6 +27,11 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
   app.add_option("--context", o.context_length,
                  "context length of a synthetic model (0 = the preset's own)")
       ->capture_default_str();
+  app.add_option("--max-prefill-tokens", o.max_prefill_tokens,
+                 "prompt tokens all prefilling jobs feed in one step together: a longer prompt is "
+                 "prefilled over several steps while other jobs keep decoding (0 = every prompt "
+                 "whole in one step)")
+      ->capture_default_str();
   add_attention_flags(app, flags);
   add_tier_flags(app, flags);
 }
@@ -159,6 +164,9 @@ std::optional<std::string> finish_engine_flags(engine_flags& flags) {
   flags.options.kv_type = *kv;
   if (flags.options.num_threads < 0) return "--threads must be >= 0";
   if (flags.options.context_length < 0) return "--context must be >= 0";
+  if (flags.options.max_prefill_tokens < 0)
+    return "--max-prefill-tokens must be >= 0 (0 = no limit); got " +
+           std::to_string(flags.options.max_prefill_tokens);
   return std::nullopt;
 }
 

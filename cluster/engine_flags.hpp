@@ -1,19 +1,19 @@
 #pragma once
 // Command-line flags shared by every command that runs a model (run, bench, later node/cluster):
-// they fill actors::engine_options and sampling_params. Parsing stays here; validation of values
+// they fill engine::engine_options and sampling_params. Parsing stays here; validation of values
 // happens once in finish_*() so every command reports bad values the same way.
 #include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
-#include "actors/local_engine.hpp"
+#include "engine/local_engine.hpp"
 #include "proto/sampling_params.hpp"
 
 namespace alisa::cluster {
 
 struct engine_flags {
-  actors::engine_options options;
+  engine::engine_options options;
   std::string dtype_name = "fp32";
   std::string backend_name = "auto";
   std::string attention_name = "dense";

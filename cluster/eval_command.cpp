@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
-#include "actors/perplexity.hpp"
+#include "engine/perplexity.hpp"
 #include "cluster/cli_errors.hpp"
 #include "cluster/engine_flags.hpp"
 
@@ -21,7 +21,7 @@ namespace {
 
 struct ppl_flags {
   engine_flags engine;
-  actors::perplexity_options eval;
+  engine::perplexity_options eval;
   std::string text_path;
   bool json = false;
 };
@@ -40,7 +40,7 @@ absl::StatusOr<std::string> read_text_file(const std::string& path) {
 }
 
 // Checks that need no model; the model's context bounds --ctx from above in evaluate_perplexity.
-std::optional<std::string> check(const actors::perplexity_options& o) {
+std::optional<std::string> check(const engine::perplexity_options& o) {
   if (o.context < 4) return "--ctx must be >= 4 tokens per chunk; got " + std::to_string(o.context);
   if (o.max_chunks < 0) return "--chunks must be >= 0 (0 = all); got " + std::to_string(o.max_chunks);
   if (o.batch < 1) return "--batch must be >= 1; got " + std::to_string(o.batch);
@@ -56,8 +56,8 @@ std::string describe_attention(const scheduler::selection_options& a) {
   return s + buf;
 }
 
-nlohmann::json to_json(actors::local_engine& engine, const ppl_flags& flags,
-                       const actors::perplexity_result& r) {
+nlohmann::json to_json(engine::local_engine& engine, const ppl_flags& flags,
+                       const engine::perplexity_result& r) {
   const auto& o = engine.options();
   return {{"ppl", r.ppl},
           {"stderr", r.stderr_ppl},
@@ -82,8 +82,8 @@ nlohmann::json to_json(actors::local_engine& engine, const ppl_flags& flags,
           {"kv_tokens_attended_per_step", r.kv_tokens_attended_per_step}};
 }
 
-void print_text(actors::local_engine& engine, const ppl_flags& flags,
-                const actors::perplexity_result& r) {
+void print_text(engine::local_engine& engine, const ppl_flags& flags,
+                const engine::perplexity_result& r) {
   // On stderr, after the run: an error must stay the only line (cli_errors.hpp).
   std::fprintf(stderr, "alisa: %s\n", engine.describe().c_str());  // says SYNTHETIC when it is
   std::printf("PPL = %.4f +/- %.5f (%d chunks, %lld tokens scored, ctx %d, attention %s kv %s)\n",
@@ -102,9 +102,9 @@ int eval_ppl(ppl_flags& flags) {
   if (auto err = check(flags.eval)) return fail(*err);
   auto text = read_text_file(flags.text_path);  // before the model: a typo fails fast
   if (!text.ok()) return fail(text.status());
-  auto engine = actors::local_engine::open(flags.engine.options);
+  auto engine = engine::local_engine::open(flags.engine.options);
   if (!engine.ok()) return fail(engine.status());
-  auto result = actors::evaluate_perplexity(**engine, *text, flags.eval);
+  auto result = engine::evaluate_perplexity(**engine, *text, flags.eval);
   if (!result.ok()) return fail(result.status());
   if (flags.json)
     std::cout << to_json(**engine, flags, *result).dump() << std::endl;

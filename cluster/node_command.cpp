@@ -11,7 +11,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/gpu_worker.hpp"
 #include "actors/memory_tier.hpp"
-#include "actors/model_card.hpp"
+#include "engine/model_card.hpp"
 #include "cluster/cli_errors.hpp"
 #include "cluster/node_system.hpp"
 #include "cluster/shutdown_signal.hpp"
@@ -79,7 +79,7 @@ std::optional<caf::actor> join(node_system& node, const caf::actor& whom, const 
 }
 
 int run_coordinator(node_flags& flags) {
-  auto card = actors::open_model_card(flags.engine.options);
+  auto card = engine::open_model_card(flags.engine.options);
   if (!card.ok()) return fail(card.status());
   actors::coordinator_options o;
   o.batching = flags.batching;
@@ -107,7 +107,7 @@ int run_worker(node_flags& flags) {
   // Declared before the engine: the engine's remote stores hold scoped actors of this system and
   // must be destroyed before it.
   node_system node(flags.tls);
-  auto engine = actors::local_engine::open(options);
+  auto engine = engine::local_engine::open(options);
   if (!engine.ok()) return fail(engine.status());
   std::cerr << "alisa: worker: " << (*engine)->describe() << std::endl;
   // Detached: a forward step blocks its thread.
@@ -116,7 +116,7 @@ int run_worker(node_flags& flags) {
   auto at = listen(node, worker, flags, error);
   std::optional<caf::actor> coordinator;
   // A worker's id is its sequences' owner prefix: what the memory nodes erase if it dies.
-  const auto* tiers = static_cast<const actors::local_engine&>(**engine).tier_store();
+  const auto* tiers = static_cast<const engine::local_engine&>(**engine).tier_store();
   const node_id id{tiers ? tiers->sequence_owner() : 0};
   if (at) coordinator = join(node, worker, flags, *at, id, error);
   if (!coordinator) {

@@ -13,6 +13,7 @@
 #include "cluster/engine_flags.hpp"
 #include "cluster/job_json.hpp"
 #include "cluster/tier_json.hpp"
+#include "engine/peak_rss.hpp"
 
 namespace alisa::cluster {
 namespace {
@@ -25,18 +26,20 @@ struct run_flags {
 };
 
 // The attention and KV options the run used, so a JSON line is self-describing.
-void add_attention_fields(const actors::engine_options& o, nlohmann::json& out) {
+void add_attention_fields(const engine::engine_options& o, nlohmann::json& out) {
   out["attention"] = scheduler::to_string(o.attention.policy);
   out["kv_sparsity"] = o.attention.sparsity;
   out["kv_dtype"] = to_string(o.kv_type);
 }
 
 // The whole --json object. The engine is idle (its one job ended), so its tier report is final.
-nlohmann::json json_report(const actors::local_engine& engine, const actors::job_outcome& o) {
+nlohmann::json json_report(const engine::local_engine& engine, const actors::job_outcome& o) {
   auto out = job_json(o);
   out["model"] = engine.options().model;
   out["synthetic_weights"] = engine.synthetic();
   add_attention_fields(engine.options(), out);
+  out["max_prefill_tokens"] = engine.options().max_prefill_tokens;
+  out["peak_rss_bytes"] = engine::peak_rss_bytes();
   const job_finished& f = o.finished;
   if (const auto* store = engine.tier_store())
     out["kv_tiers"] =
@@ -65,7 +68,7 @@ int run(run_flags& flags) { return run_reporting_errors([&] { return run_checked
 int run_checked(run_flags& flags) {
   if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
   if (auto err = validate(flags.sampling)) return fail(*err);
-  auto engine = actors::local_engine::open(flags.engine.options);
+  auto engine = engine::local_engine::open(flags.engine.options);
   if (!engine.ok()) return fail(engine.status());
   auto prompt = (*engine)->encode_prompt(flags.prompt);
   if (!prompt.ok()) return fail(prompt.status());
@@ -103,8 +106,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
                 "print one JSON object (text, token_ids, num_prompt_tokens, num_generated_tokens, "
                 "finish_reason, prefill_ms, decode_ms, decode_tokens_per_s, "
                 "kv_tokens_attended_per_step, kv_bytes_read_per_step, attention_ms, selection_ms, "
-                "model, synthetic_weights, attention, kv_sparsity, kv_dtype, kv_tiers when tiered, "
-                "tokens_recomputed) instead of streaming text");
+                "model, synthetic_weights, attention, kv_sparsity, kv_dtype, max_prefill_tokens, "
+                "peak_rss_bytes, kv_tiers when tiered, tokens_recomputed) instead of streaming text");
   cmd->callback([flags, &exit_code] { exit_code = run(*flags); });
 }
 

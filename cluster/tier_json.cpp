@@ -19,7 +19,7 @@ nlohmann::json rates_json(const scheduler::measured_rates& r) {
           {"nvme_read_latency_us", r.nvme_read_latency_s * 1e6}};
 }
 
-nlohmann::json phases_json(const std::vector<actors::phase_change>& phases) {
+nlohmann::json phases_json(const std::vector<engine::phase_change>& phases) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : phases)
     out.push_back({{"sequence", p.sequence}, {"at_length", p.length},
@@ -29,8 +29,8 @@ nlohmann::json phases_json(const std::vector<actors::phase_change>& phases) {
 
 }  // namespace
 
-nlohmann::json tier_report_json(const actors::tiered_kv_store& store,
-                                const actors::tier_report& report, double total_ms,
+nlohmann::json tier_report_json(const engine::tiered_kv_store& store,
+                                const engine::tier_report& report, double total_ms,
                                 double transfer_ms, double recompute_ms) {
   nlohmann::json tiers;
   for (int t = 0; t < num_kv_tiers; ++t)

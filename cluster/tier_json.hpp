@@ -4,14 +4,14 @@
 // tokens recomputed; time split; each sequence's phase over time; the measured rates.
 #include <nlohmann/json.hpp>
 
-#include "actors/tiered_kv_store.hpp"
+#include "engine/tiered_kv_store.hpp"
 
 namespace alisa::cluster {
 
 // total_ms: the wall time of the steps measured; transfer_ms / recompute_ms: the runner's counters
 // over the same steps. Block moves between tiers (report.move_ms) count as transfer.
-nlohmann::json tier_report_json(const actors::tiered_kv_store& store,
-                                const actors::tier_report& report, double total_ms,
+nlohmann::json tier_report_json(const engine::tiered_kv_store& store,
+                                const engine::tier_report& report, double total_ms,
                                 double transfer_ms, double recompute_ms);
 
 }  // namespace alisa::cluster

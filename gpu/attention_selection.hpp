@@ -17,6 +17,11 @@ class attention_selection {
   virtual mass_request wanted_mass(int layer, int num_rows) const = 0;
   // The mass the step's rows gave to `set`; called only when wanted_mass() asked for rows.
   virtual void observe(int layer, const token_set& set, const attention_mass& mass) = 0;
+  // Chunked prefill: the last rows of a prompt that must run in its final step (the earlier
+  // chunks run without the selection), and the positions that precede that step, told before it.
+  // See scheduler::token_selector; prompt_rows = the prompt must run whole.
+  virtual int prefill_tail_rows(int prompt_rows) const { return prompt_rows; }
+  virtual void begin_prefill_tail(int num_prefix) { (void)num_prefix; }
 };
 
 }  // namespace alisa::gpu

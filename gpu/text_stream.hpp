@@ -1,7 +1,7 @@
 #pragma once
 // text_stream — a sequence's generated text as it becomes final: decoded token bytes are
 // reassembled into complete UTF-8, and a piece is streamed only once it cannot be the start of a
-// stop string. Shared by gpu::generate() and the gpu_worker's per-job state.
+// stop string. Used by the step loop (engine/step_loop.hpp) for every job.
 #include <functional>
 #include <string>
 #include <string_view>

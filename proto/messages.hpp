@@ -49,7 +49,7 @@ struct token_chunk {
 
 // A job's end and its statistics, with gpu::generation_result's meanings: the attention figures
 // cover the decode steps only (every forward pass after the prompt's). A step that several jobs
-// share is split between them as actors/batch_engine.hpp describes; alone, the figures are exact.
+// share is split between them as engine/step_loop.hpp describes; alone, the figures are exact.
 struct job_finished {
   request_id id;
   std::string finish_reason;  // eos | length | stop | context_full | cancelled

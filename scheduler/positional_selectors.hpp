@@ -15,6 +15,7 @@ class dense_selector final : public token_selector {
   void select(int layer, int num_visible, token_set& out) override;
   mass_request wanted_mass(int layer, int num_rows) const override;
   void observe(int layer, const token_set& set, const attention_mass& mass) override;
+  int prefill_tail_rows(int) const override { return 0; }  // no mass, no state
 };
 
 // Common frame: dense while the budget covers every position, else one shared list of exactly
@@ -25,6 +26,7 @@ class positional_selector : public token_selector {
   void select(int layer, int num_visible, token_set& out) final;
   mass_request wanted_mass(int layer, int num_rows) const final;
   void observe(int layer, const token_set& set, const attention_mass& mass) final;
+  int prefill_tail_rows(int) const final { return 0; }  // no mass, no state
 
  protected:
   const selection_options& options() const { return options_; }

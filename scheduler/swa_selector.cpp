@@ -63,6 +63,14 @@ mass_request swa_selector::wanted_mass(int layer, int num_rows) const {
   return {std::min(num_rows, window_for(last_row_visible)), true};
 }
 
+int swa_selector::prefill_tail_rows(int prompt_rows) const {
+  return std::min(prompt_rows, window_for(prompt_rows));
+}
+
+void swa_selector::begin_prefill_tail(int num_prefix) {
+  for (auto& scores : layers_) scores.extend_to(num_prefix);
+}
+
 void swa_selector::observe(int layer, const token_set& set, const attention_mass& mass) {
   layers_[layer].add_step(set, mass);
 }

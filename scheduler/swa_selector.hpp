@@ -25,6 +25,10 @@ class swa_selector final : public token_selector {
   void select(int layer, int num_visible, token_set& out) override;
   mass_request wanted_mass(int layer, int num_rows) const override;
   void observe(int layer, const token_set& set, const attention_mass& mass) override;
+  // Chunked prefill: the last W rows (W for the prompt's last row) carry all the mass a whole
+  // prompt reports, so they must run together; the positions before them are made known first.
+  int prefill_tail_rows(int prompt_rows) const override;
+  void begin_prefill_tail(int num_prefix) override;
 
   // The layer's current scores (for tests and diagnostics).
   const windowed_scores& scores(int layer) const { return layers_[layer]; }

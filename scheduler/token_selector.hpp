@@ -80,6 +80,14 @@ class token_selector {
   // The attention mass the step's rows gave to `set` (the set select() returned, or dense for a
   // multi-row prefill step). Called after every step for which wanted_mass() asked for rows.
   virtual void observe(int layer, const token_set& set, const attention_mass& mass) = 0;
+
+  // Chunked prefill (engine/step_loop.hpp): a prompt of prompt_rows rows may run over several
+  // steps only when its last prefill_tail_rows(prompt_rows) rows run together in its final step.
+  // The earlier steps are not observed; before the final one, begin_prefill_tail(num_prefix)
+  // says how many positions precede it. The selector then ends exactly as after one whole-prompt
+  // step. prompt_rows (the default) means the prompt must run whole; 0 that any split will do.
+  virtual int prefill_tail_rows(int prompt_rows) const { return prompt_rows; }
+  virtual void begin_prefill_tail(int num_prefix) { (void)num_prefix; }
 };
 
 // Precondition: options valid; num_layers, num_kv_heads >= 1.

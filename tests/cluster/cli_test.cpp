@@ -127,8 +127,11 @@ TEST(cli, json_output_has_the_documented_fields) {
                           "finish_reason", "prefill_ms", "decode_ms", "decode_tokens_per_s",
                           "kv_tokens_attended_per_step", "kv_bytes_read_per_step", "attention_ms",
                           "selection_ms", "model", "synthetic_weights", "attention", "kv_sparsity",
-                          "kv_dtype", "tokens_recomputed"})
+                          "kv_dtype", "tokens_recomputed", "max_prefill_tokens", "peak_rss_bytes"})
     EXPECT_TRUE(j.contains(key)) << key;
+  // The whole process: at least its binary and the model, far below a gigabyte for this model.
+  EXPECT_GT(j["peak_rss_bytes"].get<uint64_t>(), uint64_t{1} << 20);
+  EXPECT_LT(j["peak_rss_bytes"].get<uint64_t>(), uint64_t{1} << 30);
   EXPECT_FALSE(j.contains("kv_tiers"));  // only with a device KV budget
   EXPECT_EQ(j["num_generated_tokens"].get<int>(), 8);
   EXPECT_EQ(j["token_ids"].size(), 8u);

@@ -1,5 +1,5 @@
 // Streaming with stop strings holds back exactly the text that could still become a stop string.
-#include "gpu/generate.hpp"
+#include "gpu/text_stream.hpp"
 
 #include <gtest/gtest.h>
 

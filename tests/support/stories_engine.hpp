@@ -5,15 +5,15 @@
 
 #include <memory>
 
-#include "actors/local_engine.hpp"
+#include "engine/local_engine.hpp"
 #include "tests/support/shared_models.hpp"
 
 namespace alisa::testing {
 
-inline std::unique_ptr<actors::local_engine> open_stories_engine(actors::engine_options o = {}) {
+inline std::unique_ptr<engine::local_engine> open_stories_engine(engine::engine_options o = {}) {
   o.model = shared_model_path("stories260K/stories260K.bin");
   o.tokenizer = shared_model_path("stories260K/tok512.bin");
-  auto engine = actors::local_engine::open(o);
+  auto engine = engine::local_engine::open(o);
   EXPECT_TRUE(engine.ok()) << engine.status();
   return engine.ok() ? std::move(*engine) : nullptr;
 }

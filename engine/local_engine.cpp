@@ -1,0 +1,174 @@
+#include "engine/local_engine.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "engine/model_card.hpp"
+#include "engine/policy_selection.hpp"
+#include "engine/step_loop.hpp"
+#include "engine/tiered_sequence.hpp"
+#include "model/load_model.hpp"
+
+namespace alisa::engine {
+namespace {
+
+// 260032 -> "260K", 6738415616 -> "6.74B": three significant digits for logs.
+std::string human_count(size_t n) {
+  const char* units[] = {"", "K", "M", "B"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1000.0 && u < 3) {
+    v /= 1000.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, units[u]);
+  return buf;
+}
+
+// The share of a sequence's older tokens a decode step is expected to attend: what the cost
+// model multiplies fetch costs by.
+double attended_fraction(const scheduler::selection_options& a) {
+  if (a.policy == scheduler::attention_policy::dense) return 1.0;
+  return 1.0 - a.sparsity;
+}
+
+}  // namespace
+
+std::string attention_summary(const engine_options& o) {
+  std::string s(scheduler::to_string(o.attention.policy));
+  if (o.attention.policy != scheduler::attention_policy::dense) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " S=%.2f", o.attention.sparsity);
+    s += buf;
+  }
+  return absl::StrCat(s, ", kv ", std::string(to_string(o.kv_type)));
+}
+
+absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_options& options) {
+  std::unique_ptr<local_engine> engine(new local_engine());
+  engine->options_ = options;
+  model::load_options load;
+  load.max_position_embeddings = options.context_length;
+  load.synthetic_dtype = options.weight_type;  // generate big presets directly in the target dtype
+  if (auto bad = options.attention.validate()) return absl::InvalidArgumentError(*bad);
+  if (auto bad = options.tiers.validate()) return absl::InvalidArgumentError(*bad);
+  if (options.tiers.policy != scheduler::kv_policy::alisa &&
+      options.attention.policy != scheduler::attention_policy::dense)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--policy ", std::string(scheduler::to_string(options.tiers.policy)),
+        " re-implements a dense-attention system: use --attention dense (or --policy alisa)"));
+  auto weights = model::load_model(options.model, load);
+  if (!weights.ok()) return weights.status();
+  engine->config_ = weights->config;
+  engine->source_ = weights->source;
+  engine->synthetic_ = weights->synthetic;
+  engine->num_parameters_ = weights->num_parameters();
+  auto tok = open_engine_tokenizer(options, engine->config_);
+  if (!tok.ok()) return tok.status();
+  engine->tokenizer_ = std::move(*tok);
+  try {
+    if (options.backend == gpu::backend_kind::automatic)
+      engine->backend_ = gpu::make_auto_backend(options.num_threads, engine->backend_choice_);
+    else
+      engine->backend_ = gpu::make_backend(options.backend, options.num_threads);
+    engine->runner_ = std::make_unique<gpu::model_runner>(*engine->backend_, *weights,
+                                                          gpu::runner_options{options.weight_type, options.kv_type});
+  } catch (const std::exception& e) {
+    return absl::InternalError(e.what());
+  }
+  if (options.tiers.tiered()) {
+    auto store = tiered_kv_store::open(*engine->backend_, engine->config_, options.kv_type,
+                                       options.weight_type, options.tiers,
+                                       attended_fraction(options.attention));
+    if (!store.ok()) return store.status();
+    engine->tiers_ = std::move(*store);
+  }
+  return engine;
+}
+
+std::unique_ptr<tiered_sequence> local_engine::make_tiered_sequence(int final_length,
+                                                                   int capacity) {
+  return tiers_->make_sequence(capacity > 0 ? capacity : config_.max_position_embeddings,
+                               final_length);
+}
+
+std::string local_engine::describe() const {
+  const auto& c = config_;
+  return absl::StrCat(source_, synthetic_ ? " (SYNTHETIC random weights)" : "",
+                      ": ", model::to_string(c.arch), ", ", c.num_layers, " layers, hidden ",
+                      c.hidden_size, ", ", human_count(num_parameters_), " params, weights ",
+                      std::string(to_string(options_.weight_type)), ", context ", c.max_position_embeddings,
+                      "; attention ", attention_summary(options_),
+                      "; tokenizer ", tokenizer_->name(), "; backend ", backend_->name(),
+                      backend_choice_.empty() ? "" : absl::StrCat(" (", backend_choice_, ")"));
+}
+
+absl::StatusOr<std::vector<int>> local_engine::encode_prompt(const std::string& text) const {
+  std::vector<int> ids = tokenizer_->encode(text, /*add_bos=*/true);
+  if (ids.empty()) ids.push_back(config().bos_token_id);  // a tokenizer without BOS, empty prompt
+  const int context = config().max_position_embeddings;
+  if (static_cast<int>(ids.size()) >= context)
+    return absl::InvalidArgumentError(absl::StrCat("prompt is ", ids.size(),
+                                                   " tokens but the model's context is ", context,
+                                                   " (at most ", context - 1, " prompt tokens)"));
+  return ids;
+}
+
+std::unique_ptr<gpu::attention_selection> local_engine::make_selection() const {
+  return make_policy_selection(options_.attention, config_.num_layers, config_.num_kv_heads);
+}
+
+namespace {
+
+std::optional<finish_reason> parse_finish_reason(std::string_view name) {
+  for (auto r : {finish_reason::eos, finish_reason::length, finish_reason::stop_string,
+                 finish_reason::context_full})
+    if (to_string(r) == name) return r;
+  return std::nullopt;
+}
+
+// A finished job's figures, as generation_result carries them.
+void copy_figures(const job_finished& f, generation_result& r) {
+  r.reason = parse_finish_reason(f.finish_reason).value_or(finish_reason::length);
+  r.prefill_ms = f.prefill_ms;
+  r.decode_ms = f.decode_ms;
+  r.num_decode_steps = f.num_decode_steps;
+  r.kv_tokens_attended_per_step = f.kv_tokens_attended_per_step;
+  r.kv_bytes_read_per_step = f.kv_bytes_read_per_step;
+  r.attention_ms = f.attention_ms;
+  r.selection_ms = f.selection_ms;
+  r.kv_transfer_ms = f.kv_transfer_ms;
+  r.recompute_ms = f.recompute_ms;
+  r.tokens_recomputed = f.tokens_recomputed;
+}
+
+}  // namespace
+
+generation_result local_engine::generate(const std::vector<int>& prompt_ids,
+                                         const sampling_params& params,
+                                         const gpu::text_callback& on_text) {
+  step_loop loop(*this);
+  submit_job job;
+  job.id = request_id{1};
+  job.prompt_ids.assign(prompt_ids.begin(), prompt_ids.end());
+  job.sampling = params;
+  if (auto bad = loop.add(job)) throw std::invalid_argument(*bad);
+  generation_result result;
+  result.prompt_ids = prompt_ids;
+  while (!loop.empty()) {
+    const step_report report = loop.step();
+    for (const auto& c : report.chunks) {
+      result.token_ids.insert(result.token_ids.end(), c.token_ids.begin(), c.token_ids.end());
+      result.text += c.text;
+      if (on_text && !c.text.empty()) on_text(c.text);
+    }
+    for (const auto* ended : {&report.failed, &report.lost})
+      if (!ended->empty()) throw std::runtime_error(ended->front().reason);
+    for (const auto& f : report.finished) copy_figures(f, result);
+  }
+  return result;
+}
+
+}  // namespace alisa::engine
