@@ -3,7 +3,6 @@
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "actors/peer_link_bench.hpp"
@@ -41,29 +40,17 @@ void deliver(self_ptr self, uint64_t id, caf::message msg) {
   if (it != self->state.jobs.end() && it->second.client) self->send(it->second.client, std::move(msg));
 }
 
-int num_alive(const coordinator_state& st) {
-  int n = 0;
-  for (const auto& w : st.workers) n += w.alive() ? 1 : 0;
-  return n;
-}
-
 // Jobs may run per_worker_running per worker alive (at least one, so admission keeps working
 // while no worker is there: joiners wait in the queue until one joins).
 void update_capacity(coordinator_state& st) {
-  st.queue->set_max_running(st.per_worker_running * std::max(1, num_alive(st)));
-}
-
-// A running job left its worker (finished, failed, cancelled).
-void leave_worker(coordinator_state& st, coordinator_job& job) {
-  if (job.worker >= 0) --st.workers[static_cast<size_t>(job.worker)].num_running;
-  job.worker = -1;
+  st.queue->set_max_running(st.per_worker_running * std::max(1, st.ledger->num_alive()));
 }
 
 void end_job(self_ptr self, uint64_t id) {
   auto& st = self->state;
   auto it = st.jobs.find(id);
   if (it == st.jobs.end()) return;
-  leave_worker(st, it->second);
+  st.ledger->remove(id);
   st.queue->finished(id);
   st.jobs.erase(it);
 }
@@ -74,19 +61,14 @@ void restart_job(self_ptr self, uint64_t id, const std::string& reason, int max_
   auto& st = self->state;
   auto it = st.jobs.find(id);
   if (it == st.jobs.end()) return;
-  coordinator_job& job = it->second;
-  if (++job.restarts > max_restarts) {
+  if (!st.ledger->restart(id)) {
     deliver(self, id, caf::make_message(job_failed{
                           request_id{id}, absl::StrCat(reason, " (gave up after ", max_restarts,
                                                        " restarts)")}));
     end_job(self, id);
     return;
   }
-  leave_worker(st, job);
-  st.queue->requeue_front(id, static_cast<int>(job.job.prompt_ids.size()));
-  job.tokens_produced = 0;
-  job.text_produced = 0;
-  ++st.restarts;
+  st.queue->requeue_front(id, static_cast<int>(it->second.job.prompt_ids.size()));
 }
 
 // Forwards what the client has not received yet: all of it on a first attempt, the part beyond
@@ -95,24 +77,11 @@ void restart_job(self_ptr self, uint64_t id, const std::string& reason, int max_
 bool forward_chunk(self_ptr self, token_chunk& chunk) {
   auto it = self->state.jobs.find(chunk.id.value);
   if (it == self->state.jobs.end()) return true;  // cancelled meanwhile
-  coordinator_job& job = it->second;
-  token_chunk fresh{chunk.id, {}, {}};
-  for (int32_t t : chunk.token_ids) {
-    const size_t index = job.tokens_produced++;
-    if (index < job.delivered.size()) {
-      if (job.delivered[index] != t) return false;
-      continue;
-    }
-    job.delivered.push_back(t);
-    fresh.token_ids.push_back(t);
-  }
-  const size_t start = job.text_produced;
-  job.text_produced += chunk.text.size();
-  if (job.text_produced > job.text_delivered)
-    fresh.text = chunk.text.substr(job.text_delivered > start ? job.text_delivered - start : 0);
-  job.text_delivered = std::max(job.text_delivered, job.text_produced);
+  auto fresh = self->state.ledger->on_chunk(chunk.id.value, chunk.token_ids, chunk.text);
+  if (fresh.diverged) return false;
   if (!fresh.token_ids.empty() || !fresh.text.empty())
-    self->send(job.client, std::move(fresh));
+    self->send(it->second.client,
+               token_chunk{chunk.id, std::move(fresh.token_ids), std::move(fresh.text)});
   return true;
 }
 
@@ -152,11 +121,8 @@ void worker_down(self_ptr self, size_t w, const std::string& why, const coordina
   st.workers[w].handle = nullptr;
   st.workers[w].joiners.clear();
   st.workers[w].cancelled.clear();
-  std::vector<uint64_t> orphans;
-  for (const auto& [id, job] : st.jobs)
-    if (job.worker == static_cast<int>(w)) orphans.push_back(id);
-  for (uint64_t id : orphans) restart_job(self, id, "worker failed: " + why, o.max_restarts);
-  st.workers[w].num_running = 0;
+  for (uint64_t id : st.ledger->worker_down(static_cast<int>(w)))
+    restart_job(self, id, "worker failed: " + why, o.max_restarts);
   // Nobody else will ever erase the dead worker's blocks on the memory nodes. A request, not a
   // send: in CAF 0.17 a handler's reply to a plain send from another node kills the replier
   // (unexpected_message).
@@ -172,7 +138,9 @@ void worker_down(self_ptr self, size_t w, const std::string& why, const coordina
 void step_worker(self_ptr self, size_t w, const coordinator_options& o) {
   auto& worker = self->state.workers[w];
   if (!worker.alive() || worker.stepping) return;
-  if (worker.joiners.empty() && worker.cancelled.empty() && worker.num_running == 0) return;
+  if (worker.joiners.empty() && worker.cancelled.empty() &&
+      self->state.ledger->num_running(static_cast<int>(w)) == 0)
+    return;
   step_plan plan;
   for (uint64_t id : worker.joiners) plan.joiners.push_back(self->state.jobs.at(id).job);
   worker.joiners.clear();
@@ -189,18 +157,11 @@ void step_worker(self_ptr self, size_t w, const coordinator_options& o) {
 // Places the queue's joiners on the least-loaded workers, then steps every worker with work.
 void schedule(self_ptr self, const coordinator_options& o) {
   auto& st = self->state;
-  if (num_alive(st) > 0) {
+  if (st.ledger->num_alive() > 0) {
     for (uint64_t id : st.queue->next_joiners()) {
-      size_t best = 0;
-      int best_load = std::numeric_limits<int>::max();
-      for (size_t w = 0; w < st.workers.size(); ++w)
-        if (st.workers[w].alive() && st.workers[w].num_running < best_load) {
-          best = w;
-          best_load = st.workers[w].num_running;
-        }
-      st.workers[best].joiners.push_back(id);
-      ++st.workers[best].num_running;
-      st.jobs.at(id).worker = static_cast<int>(best);
+      const int best = st.ledger->least_loaded();
+      st.workers[static_cast<size_t>(best)].joiners.push_back(id);
+      st.ledger->place(id, best);
     }
   }
   for (size_t w = 0; w < st.workers.size(); ++w) step_worker(self, w, o);
@@ -210,15 +171,15 @@ void cancel(self_ptr self, uint64_t id) {
   auto& st = self->state;
   auto it = st.jobs.find(id);
   if (it == st.jobs.end()) return;
-  if (it->second.worker >= 0) {
-    auto& worker = st.workers[static_cast<size_t>(it->second.worker)];
+  if (const int w = st.ledger->worker_of(id); w >= 0) {
+    auto& worker = st.workers[static_cast<size_t>(w)];
     auto& j = worker.joiners;
     if (auto pos = std::find(j.begin(), j.end(), id); pos != j.end())
       j.erase(pos);  // never sent: nothing to free on the worker
     else
       worker.cancelled.push_back(request_id{id});
   }
-  leave_worker(st, it->second);
+  st.ledger->remove(id);
   st.queue->cancel(id);
   st.jobs.erase(it);
 }
@@ -227,8 +188,8 @@ void add_worker(self_ptr self, const caf::actor& handle, const coordinator_optio
                 uint32_t kv_owner = 0, std::string endpoint = {}) {
   auto& st = self->state;
   self->monitor(handle);
-  st.workers.push_back(
-      coordinator_worker{handle, {}, {}, 0, false, kv_owner, std::move(endpoint)});
+  st.workers.push_back(coordinator_worker{handle, {}, {}, false, kv_owner, std::move(endpoint)});
+  st.ledger->add_worker();  // the same index
   self->send(handle, memory_nodes_atom::value, st.memory_nodes);
   update_capacity(st);
   schedule(self, o);
@@ -280,6 +241,7 @@ void on_submit(self_ptr self, submit_job& job, const coordinator_options& o) {
   if (client) self->monitor(client);
   const request_id id = job.id;
   st.jobs[id.value] = coordinator_job{std::move(job), client};
+  st.ledger->admit(id.value);
   self->send(client, job_accepted{id, st.queue->queue_position(id.value)});
   schedule(self, o);
 }
@@ -293,11 +255,11 @@ status_promise status_of(self_ptr self) {
   const auto& st = self->state;
   auto rp = self->make_response_promise<uint32_t, uint32_t, uint32_t, uint32_t, uint64_t,
                                         uint64_t>();
-  const auto workers = static_cast<uint32_t>(num_alive(st));
+  const auto workers = static_cast<uint32_t>(st.ledger->num_alive());
   const auto memory = static_cast<uint32_t>(st.memory_nodes.size());
   const auto queued = static_cast<uint32_t>(st.queue->num_queued());
   const auto running = static_cast<uint32_t>(st.queue->num_running());
-  const uint64_t restarts = st.restarts;
+  const uint64_t restarts = st.ledger->total_restarts();
   if (st.memory_nodes.empty()) {
     rp.deliver(workers, memory, queued, running, restarts, uint64_t{0});
     return rp;
@@ -323,6 +285,7 @@ status_promise status_of(self_ptr self) {
 caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
                           std::vector<caf::actor> workers, coordinator_options options) {
   self->state.queue = std::make_unique<scheduler::job_queue>(options.batching);
+  self->state.ledger = std::make_unique<scheduler::job_ledger>(options.max_restarts);
   self->state.per_worker_running = options.batching.max_running;
   self->set_default_handler(caf::drop);
   self->set_down_handler([self, options](caf::down_msg& down) { on_down(self, down, options); });

@@ -26,6 +26,9 @@
 // checks that the replay repeats the tokens the client already has and forwards only what comes
 // after them; a replay that diverges fails the job rather than splice two different texts.
 //
+// The bookkeeping (placement, restarts, replay) is scheduler::job_ledger, tested without CAF; this
+// actor adapts it to messages.
+//
 // Thread affinity: a CAF actor (its own state only).
 #include <caf/actor.hpp>
 #include <caf/behavior.hpp>
@@ -39,6 +42,7 @@
 
 #include "model/tokenizer.hpp"
 #include "proto/messages.hpp"
+#include "scheduler/job_ledger.hpp"
 #include "scheduler/job_queue.hpp"
 
 namespace alisa::actors {
@@ -54,23 +58,17 @@ struct coordinator_options {
   int bos_token_id = -1;   // the prompt of an empty text (a tokenizer that adds no BOS)
 };
 
-// One admitted job: what to (re)start it from and how much of it its client has received.
+// One admitted job: what to (re)start it from and whom to stream it to. Where it runs, its
+// restarts and what its client has received are in coordinator_state::ledger.
 struct coordinator_job {
   submit_job job;
   caf::actor client;
-  int worker = -1;               // index into coordinator_state::workers while running
-  int restarts = 0;
-  std::vector<int32_t> delivered;  // token ids the client received (a restart must replay them)
-  size_t text_delivered = 0;     // text bytes the client received
-  size_t tokens_produced = 0;    // by the current attempt (restarts replay from 0)
-  size_t text_produced = 0;
 };
 
 struct coordinator_worker {
   caf::actor handle;                   // null once it went down
   std::vector<uint64_t> joiners;       // placed here, sent with the next plan
   std::vector<request_id> cancelled;   // running here, to drop at the next plan
-  int num_running = 0;
   bool stepping = false;
   uint32_t kv_owner = 0;               // its sequences' id prefix on memory nodes (node_hello id)
   std::string endpoint;                // host:port from its node_hello ("" in-process)
@@ -79,12 +77,13 @@ struct coordinator_worker {
 
 struct coordinator_state {
   std::unique_ptr<scheduler::job_queue> queue;  // made from the options when spawned
+  // Placement, restarts and replay of every admitted job; its worker indices are `workers`'.
+  std::unique_ptr<scheduler::job_ledger> ledger;
   std::map<uint64_t, coordinator_job> jobs;     // every admitted job until it ends
   std::vector<coordinator_worker> workers;      // by join order; dead ones stay as tombstones
   std::vector<caf::actor> memory_nodes;
   int per_worker_running = 1;
   uint64_t next_id = 1;
-  uint64_t restarts = 0;                        // over the coordinator's life (status)
   uint64_t next_link = 1;                       // id of the next GPU-to-GPU link (peer_link_bench)
   static inline const char* name = "alisa.coordinator";
 };

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "actors/coordinator.hpp"
@@ -157,6 +158,8 @@ int run_node(node_flags& flags) {
   flags.engine.check_tier_rules = flags.role != "memory";
   if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
   if (auto err = flags.tls.validate()) return fail(*err);
+  const int prefill = flags.engine.options.max_prefill_tokens;
+  flags.batching.max_prefill_tokens = prefill > 0 ? prefill : std::numeric_limits<int>::max();
   flags.batching.validate();
   if (flags.role != "coordinator" && flags.coordinator.empty())
     return fail("--coordinator HOST:PORT is required for a " + flags.role + " node");
@@ -174,9 +177,8 @@ void add_batching_flags(CLI::App& app, scheduler::batching_options& batching) {
       ->capture_default_str();
   app.add_option("--max-running", batching.max_running, "jobs decoding together on one worker")
       ->capture_default_str();
-  app.add_option("--max-prefill-tokens", batching.max_prefill_tokens,
-                 "prompt tokens that join the batch in one step")
-      ->capture_default_str();
+  // --max-prefill-tokens is an engine flag (the workers' step loops chunk prompts by it); the
+  // coordinator lets joiners' prompts into one step by the same budget (see run_node).
 }
 
 void add_node_command(CLI::App& app, int& exit_code) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string_view>
 
@@ -73,7 +74,10 @@ int run_checked(run_flags& flags) {
   auto prompt = (*engine)->encode_prompt(flags.prompt);
   if (!prompt.ok()) return fail(prompt.status());
   if (!flags.json) std::cerr << "alisa: " << (*engine)->describe() << "\n";
-  actors::embedded_runtime runtime(std::move(*engine), scheduler::batching_options{});
+  scheduler::batching_options batching;
+  const int prefill = (*engine)->options().max_prefill_tokens;
+  batching.max_prefill_tokens = prefill > 0 ? prefill : std::numeric_limits<int>::max();
+  actors::embedded_runtime runtime(std::move(*engine), batching);
   submit_job job;
   job.id = request_id{1};
   job.prompt_ids.assign(prompt->begin(), prompt->end());

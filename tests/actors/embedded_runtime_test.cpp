@@ -11,6 +11,9 @@
 #include "tests/support/stories_engine.hpp"
 
 namespace alisa::actors {
+using engine::engine_options;
+using engine::local_engine;
+using engine::tiered_kv_store;
 namespace {
 
 std::unique_ptr<local_engine> open_stories() { return testing::open_stories_engine(); }

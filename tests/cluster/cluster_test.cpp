@@ -30,7 +30,8 @@ std::string tls_file(const std::string& name) {
 }
 
 // Ports per test process: ctest runs tests of this suite as parallel processes.
-int base_port(int test_index) { return 20000 + (::getpid() % 150) * 80 + test_index * 8; }
+// 15 tests of 8 ports per process slot, all below Linux's ephemeral range (32768).
+int base_port(int test_index) { return 20000 + (::getpid() % 100) * 120 + test_index * 8; }
 
 // The engine's own greedy text for a prompt: the reference every path must match.
 std::string engine_text(const std::string& prompt, int max_tokens) {
@@ -240,6 +241,58 @@ std::string expected_stream(const std::string& prompt, int max_tokens) {
   p.max_tokens = max_tokens;
   p.ignore_eos = true;
   return prompt + engine->generate(*engine->encode_prompt(prompt), p).text + "\n";
+}
+
+// The README cluster's budgets: each worker's 256 KiB device pool holds the open blocks of three
+// sequences, so of 64 concurrent jobs most wait inside the workers' step loops (admission against
+// the device pool); every one completes with the text it gets alone.
+TEST(cluster, sixty_four_concurrent_jobs_on_the_readme_budgets_all_complete) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(11), concat(model_flags(), {"--workers", "2", "--memory-nodes", "2",
+                                                  "--device-kv-budget", "256KiB",
+                                                  "--host-kv-budget", "64MiB"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  const auto prompts = distinct_prompts(64);
+  std::vector<std::unique_ptr<child_process>> clients;
+  for (const auto& prompt : prompts)
+    clients.push_back(std::make_unique<child_process>(std::vector<std::string>{
+        "submit", "--coordinator", c.coordinator(), "--prompt", prompt, "--max-tokens", "30",
+        "--json"}));
+  auto engine = open_stories_engine();
+  ASSERT_NE(engine, nullptr);
+  int completed = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const std::optional<int> rc = clients[i]->wait(300s);
+    EXPECT_EQ(rc, 0) << prompts[i] << ": " << clients[i]->err();
+    if (rc != 0) continue;
+    ++completed;
+    auto result = nlohmann::json::parse(clients[i]->out(), nullptr, false);
+    sampling_params p;
+    p.max_tokens = 30;
+    EXPECT_EQ(result["text"], engine->generate(*engine->encode_prompt(prompts[i]), p).text)
+        << prompts[i];
+  }
+  EXPECT_EQ(completed, 64);
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+// A worker killed while 8 jobs run (4 on each): all 8 complete, with their fault-free text.
+TEST(cluster, a_worker_killed_with_eight_jobs_running_loses_none) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(12), concat(model_flags(), {"--workers", "2", "--memory-nodes", "0",
+                                                  "--threads", "1"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  const auto prompts = distinct_prompts(8);
+  std::vector<std::unique_ptr<child_process>> clients;
+  for (const auto& prompt : prompts) clients.push_back(start_streaming(c.coordinator(), prompt, 300, 5));
+  for (const auto& client : clients) ASSERT_TRUE(client->running()) << "a job ended before the fault";
+  ::kill(c.pid_of("worker", 0), SIGKILL);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_EQ(clients[i]->wait(240s), 0) << prompts[i] << ": " << clients[i]->err();
+    EXPECT_EQ(clients[i]->out(), expected_stream(prompts[i], 300)) << prompts[i];
+  }
+  EXPECT_GE(cluster_status(c.coordinator()).value("restarts", 0), 1);
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
 }
 
 // "recomputed N" from a streaming client's summary line.
