@@ -156,7 +156,10 @@ TEST(MemoryBound, ContextWithKvBeyondTheMemoryLimitRunsFromNvmeWithIdenticalToke
   const auto got = nlohmann::json::parse(bounded.out);
   EXPECT_EQ(got["token_ids"], want["token_ids"]);
   EXPECT_EQ(got["num_prompt_tokens"], want["num_prompt_tokens"]);
-  EXPECT_LE(got["peak_rss_bytes"].get<uint64_t>(), kMemoryLimit);
+  // ru_maxrss also counts mapped model-file pages the kernel may reclaim; the cgroup's own peak is
+  // the bound that was enforced.
+  EXPECT_LE(cgroup.peak(), kMemoryLimit);
+  EXPECT_LT(got["peak_rss_bytes"].get<uint64_t>(), want["peak_rss_bytes"].get<uint64_t>());
   EXPECT_GT(got["kv_tiers"]["tiers"]["nvme"]["bytes_written"].get<uint64_t>(), 0u) << got["kv_tiers"].dump();
   std::printf("KV %.0f MiB, limit %.0f MiB, peak RSS %.0f MiB (unconstrained %.0f MiB), cgroup peak "
               "%.0f MiB\n",
