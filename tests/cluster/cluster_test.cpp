@@ -284,12 +284,21 @@ TEST(cluster, a_worker_killed_with_eight_jobs_running_loses_none) {
   ASSERT_TRUE(c.ready()) << c.process().err();
   const auto prompts = distinct_prompts(8);
   std::vector<std::unique_ptr<child_process>> clients;
-  for (const auto& prompt : prompts) clients.push_back(start_streaming(c.coordinator(), prompt, 300, 5));
+  // All eight start before any is waited on, so they run together on the two workers.
+  for (const auto& prompt : prompts)
+    clients.push_back(std::make_unique<child_process>(std::vector<std::string>{
+        "submit", "--coordinator", c.coordinator(), "--prompt", prompt, "--max-tokens", "480",
+        "--ignore-eos"}));
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (size_t i = 0; i < clients.size(); ++i)
+    while (std::chrono::steady_clock::now() < deadline && clients[i]->running() &&
+           clients[i]->out().size() < prompts[i].size() + 2)
+      std::this_thread::sleep_for(5ms);
   for (const auto& client : clients) ASSERT_TRUE(client->running()) << "a job ended before the fault";
   ::kill(c.pid_of("worker", 0), SIGKILL);
   for (size_t i = 0; i < prompts.size(); ++i) {
     ASSERT_EQ(clients[i]->wait(240s), 0) << prompts[i] << ": " << clients[i]->err();
-    EXPECT_EQ(clients[i]->out(), expected_stream(prompts[i], 300)) << prompts[i];
+    EXPECT_EQ(clients[i]->out(), expected_stream(prompts[i], 480)) << prompts[i];
   }
   EXPECT_GE(cluster_status(c.coordinator()).value("restarts", 0), 1);
   EXPECT_EQ(c.stop(), 0) << c.process().err();
