@@ -1,5 +1,6 @@
 #include "actors/coordinator.hpp"
 
+#include <functional>
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 
@@ -79,9 +80,16 @@ bool forward_chunk(self_ptr self, token_chunk& chunk) {
   if (it == self->state.jobs.end()) return true;  // cancelled meanwhile
   auto fresh = self->state.ledger->on_chunk(chunk.id.value, chunk.token_ids, chunk.text);
   if (fresh.diverged) return false;
+  // Logprobs pair with token ids: the fresh ids are the chunk's last ones (a replay repeats the
+  // rest), so are their logprobs.
+  std::vector<token_logprob> logprobs;
+  const size_t n = fresh.token_ids.size();
+  if (chunk.logprobs.size() >= n)
+    logprobs.assign(std::make_move_iterator(chunk.logprobs.end() - static_cast<std::ptrdiff_t>(n)),
+                    std::make_move_iterator(chunk.logprobs.end()));
   if (!fresh.token_ids.empty() || !fresh.text.empty())
-    self->send(it->second.client,
-               token_chunk{chunk.id, std::move(fresh.token_ids), std::move(fresh.text)});
+    self->send(it->second.client, token_chunk{chunk.id, std::move(fresh.token_ids),
+                                              std::move(fresh.text), std::move(logprobs)});
   return true;
 }
 
@@ -91,6 +99,7 @@ void on_report(self_ptr self, size_t w, step_report& report, const coordinator_o
   auto& st = self->state;
   st.workers[w].stepping = false;
   if (!st.workers[w].alive()) return;  // its jobs were already restarted elsewhere
+  st.workers[w].kv = std::move(report.kv);
   for (auto& c : report.chunks) {
     if (forward_chunk(self, c)) continue;
     const uint64_t id = c.id.value;
@@ -234,8 +243,10 @@ void on_submit(self_ptr self, submit_job& job, const coordinator_options& o) {
   }
   if (st.queue->admit(job.id.value, static_cast<int>(job.prompt_ids.size())) ==
       scheduler::admission::queue_full) {
-    self->send(client, job_rejected{job.id, absl::StrCat("queue full (", o.batching.max_queued,
-                                                         " jobs waiting); retry later")});
+    self->send(client, job_rejected{job.id,
+                                    absl::StrCat("queue full (", o.batching.max_queued,
+                                                 " jobs waiting); retry later"),
+                                    /*retry_later=*/true});
     return;
   }
   if (client) self->monitor(client);
@@ -246,37 +257,85 @@ void on_submit(self_ptr self, submit_job& job, const coordinator_options& o) {
   schedule(self, o);
 }
 
-using status_promise =
-    caf::typed_response_promise<uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t>;
-
-// (workers alive, memory nodes, queued, running, restarts, bytes held on all memory nodes): the
-// last one asks every memory node (a node that does not answer within 2 s counts 0).
-status_promise status_of(self_ptr self) {
+// Membership, queue and the live workers' KV figures (their latest step_report's), without the
+// memory nodes' bytes (with_memory_bytes asks for those).
+runtime_metrics snapshot(self_ptr self, const coordinator_options& o) {
   const auto& st = self->state;
-  auto rp = self->make_response_promise<uint32_t, uint32_t, uint32_t, uint32_t, uint64_t,
-                                        uint64_t>();
-  const auto workers = static_cast<uint32_t>(st.ledger->num_alive());
-  const auto memory = static_cast<uint32_t>(st.memory_nodes.size());
-  const auto queued = static_cast<uint32_t>(st.queue->num_queued());
-  const auto running = static_cast<uint32_t>(st.queue->num_running());
-  const uint64_t restarts = st.ledger->total_restarts();
-  if (st.memory_nodes.empty()) {
-    rp.deliver(workers, memory, queued, running, restarts, uint64_t{0});
-    return rp;
+  runtime_metrics m;
+  m.context_length = o.context_length;
+  m.workers = static_cast<uint32_t>(st.ledger->num_alive());
+  m.memory_nodes = static_cast<uint32_t>(st.memory_nodes.size());
+  m.queued = static_cast<uint32_t>(st.queue->num_queued());
+  m.running = static_cast<uint32_t>(st.queue->num_running());
+  m.restarts = st.ledger->total_restarts();
+  m.kv.sequences_per_phase.assign(3, 0);
+  for (const auto& w : st.workers) {
+    if (!w.alive()) continue;
+    const worker_kv_metrics& k = w.kv;
+    if (m.kv.tiers.size() < k.tiers.size()) m.kv.tiers.resize(k.tiers.size());
+    for (size_t t = 0; t < k.tiers.size(); ++t) {
+      auto& sum = m.kv.tiers[t];
+      sum.bytes_resident += k.tiers[t].bytes_resident;
+      sum.peak_bytes_resident += k.tiers[t].peak_bytes_resident;
+      sum.tokens_loaded += k.tiers[t].tokens_loaded;
+      sum.bytes_read += k.tiers[t].bytes_read;
+      sum.bytes_written += k.tiers[t].bytes_written;
+      sum.hits += k.tiers[t].hits;
+      sum.misses += k.tiers[t].misses;
+    }
+    m.kv.tokens_recomputed += k.tokens_recomputed;
+    m.kv.preemptions += k.preemptions;
+    for (size_t p = 0; p < k.sequences_per_phase.size() && p < 3; ++p)
+      m.kv.sequences_per_phase[p] += k.sequences_per_phase[p];
   }
-  auto pending = std::make_shared<size_t>(st.memory_nodes.size());
+  return m;
+}
+
+// Calls done(bytes held on all memory nodes) once every node answered (a node that does not
+// answer within 2 s counts 0); at once when there are none.
+void with_memory_bytes(self_ptr self, std::function<void(uint64_t)> done) {
+  const auto& nodes = self->state.memory_nodes;
+  if (nodes.empty()) {
+    done(0);
+    return;
+  }
+  auto pending = std::make_shared<size_t>(nodes.size());
   auto bytes = std::make_shared<uint64_t>(0);
-  auto one_done = [=]() mutable {
-    if (--*pending == 0) rp.deliver(workers, memory, queued, running, restarts, *bytes);
+  auto one_done = [=] {
+    if (--*pending == 0) done(*bytes);
   };
-  for (const auto& m : st.memory_nodes)
+  for (const auto& m : nodes)
     self->request(m, std::chrono::seconds(2), tier_usage_request{})
         .then(
-            [=](tier_usage& u) mutable {
+            [=](tier_usage& u) {
               *bytes += u.host_bytes_used + u.nvme_bytes_used;
               one_done();
             },
-            [=](caf::error&) mutable { one_done(); });
+            [=](caf::error&) { one_done(); });
+}
+
+using status_promise =
+    caf::typed_response_promise<uint32_t, uint32_t, uint32_t, uint32_t, uint64_t, uint64_t>;
+
+// (workers alive, memory nodes, queued, running, restarts, bytes held on all memory nodes).
+status_promise status_of(self_ptr self, const coordinator_options& o) {
+  auto rp = self->make_response_promise<uint32_t, uint32_t, uint32_t, uint32_t, uint64_t,
+                                        uint64_t>();
+  const runtime_metrics m = snapshot(self, o);
+  with_memory_bytes(self, [=](uint64_t bytes) mutable {
+    rp.deliver(m.workers, m.memory_nodes, m.queued, m.running, m.restarts, bytes);
+  });
+  return rp;
+}
+
+caf::typed_response_promise<runtime_metrics> metrics_of(self_ptr self,
+                                                       const coordinator_options& o) {
+  auto rp = self->make_response_promise<runtime_metrics>();
+  auto m = std::make_shared<runtime_metrics>(snapshot(self, o));
+  with_memory_bytes(self, [=](uint64_t bytes) mutable {
+    m->memory_node_bytes = bytes;
+    rp.deliver(*m);
+  });
   return rp;
 }
 
@@ -308,7 +367,8 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
           broadcast_memory_nodes(self);
         }
       },
-      [self](status_atom) { return status_of(self); },
+      [self, options](status_atom) { return status_of(self, options); },
+      [self, options](metrics_atom) { return metrics_of(self, options); },
       [self](const peer_link_bench& request) { return start_peer_link_bench(self, request); },
   };
 }

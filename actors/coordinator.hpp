@@ -72,6 +72,7 @@ struct coordinator_worker {
   bool stepping = false;
   uint32_t kv_owner = 0;               // its sequences' id prefix on memory nodes (node_hello id)
   std::string endpoint;                // host:port from its node_hello ("" in-process)
+  worker_kv_metrics kv;                // its KV figures after its latest step
   bool alive() const { return static_cast<bool>(handle); }
 };
 

@@ -88,6 +88,7 @@ caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, engine::lo
         step_report report = loop.step();
         report.failed.insert(report.failed.end(), refused.begin(), refused.end());
         record_memory_peaks(self, report);
+        report.kv = loop.kv_metrics();
         return report;
       },
       [self, engine](memory_nodes_atom, const std::vector<caf::actor>& nodes) {

@@ -10,6 +10,8 @@ using memory_nodes_atom = caf::atom_constant<caf::atom("memnodes")>;
 // anyone -> coordinator: (status_atom) -> (uint32 workers alive, uint32 memory nodes, uint32 queued,
 //   uint32 running, uint64 restarts, uint64 bytes held on all memory nodes)
 using status_atom = caf::atom_constant<caf::atom("status")>;
+// anyone -> coordinator: (metrics_atom) -> runtime_metrics (proto/messages.hpp), for /metrics.
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 
 // GPU-to-GPU links (actors/peer_link_setup.hpp):
 // coordinator -> worker A: (peer_link_atom, uint64 link_id, caf::actor worker B, string transport)

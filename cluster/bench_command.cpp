@@ -10,6 +10,7 @@
 #include "cluster/bench_peer_link.hpp"
 #include "cluster/bench_prefill.hpp"
 #include "cluster/bench_remote_tier.hpp"
+#include "cluster/bench_serve.hpp"
 #include "cluster/cli_errors.hpp"
 #include "cluster/engine_flags.hpp"
 #include "cluster/tier_json.hpp"
@@ -156,6 +157,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   add_bench_remote_tier_command(*bench, exit_code);
   add_bench_peer_link_command(*bench, exit_code);
   add_bench_prefill_command(*bench, exit_code);
+  add_bench_serve_command(*bench, exit_code);
   auto flags = std::make_shared<bench_flags>();
   CLI::App* decode = bench->add_subcommand(
       "decode", "prompt and decode tokens/s, weight bytes per step, achieved vs measured bandwidth");

@@ -4,9 +4,13 @@
 #include <caf/scoped_actor.hpp>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +21,7 @@
 
 #include "actors/runtime_atoms.hpp"
 #include "cluster/cli_errors.hpp"
+#include "cluster/machine_memory.hpp"
 #include "cluster/node_command.hpp"
 #include "cluster/shutdown_signal.hpp"
 
@@ -31,6 +36,7 @@ struct cluster_flags {
   int base_port = 7700;
   std::string host = "127.0.0.1";
   int ready_timeout_s = 120;
+  int http_port = 0;  // --http: also start `alisa serve` in front of the coordinator
   node_flags node;  // parsed for --help and validation; the children get the raw flags
 };
 
@@ -42,13 +48,22 @@ struct child {
 };
 
 // The command line after `cluster up` minus the flags only `cluster up` understands: what every
-// node gets.
+// node gets; and a --log-level given before `cluster up` (an option of `alisa` itself).
 std::vector<std::string> node_arguments(const std::vector<std::string>& args) {
   static const char* own[] = {"--workers", "--memory-nodes", "--base-port", "--host",
-                              "--ready-timeout"};
+                              "--ready-timeout", "--http"};
   std::vector<std::string> out;
   size_t i = 0;
-  while (i < args.size() && (args[i] == "cluster" || args[i] == "up")) ++i;
+  while (i + 1 < args.size() && !(args[i] == "cluster" && args[i + 1] == "up")) {
+    if (args[i] == "--log-level") {
+      out.push_back(args[i]);
+      out.push_back(args[i + 1]);
+    } else if (args[i].rfind("--log-level=", 0) == 0) {
+      out.push_back(args[i]);
+    }
+    ++i;
+  }
+  i += 2;
   for (; i < args.size(); ++i) {
     bool skip = false;
     for (const char* flag : own) {
@@ -81,6 +96,8 @@ void stop_all(std::vector<child>& children);
 
 // Starts `alisa node ...` (this same binary). Its stdout goes to our stderr: our stdout carries
 // only the endpoint lines scripts read.
+child start_child(const std::string& role, const std::string& endpoint, std::vector<std::string> argv);
+
 child start_node(const std::string& role, const std::string& listen, const std::string& coordinator,
                  std::vector<std::string> extra) {
   std::vector<std::string> argv = {"alisa", "node", "--role", role, "--listen", listen};
@@ -89,6 +106,11 @@ child start_node(const std::string& role, const std::string& listen, const std::
     argv.push_back(coordinator);
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
+  return start_child(role, listen, std::move(argv));
+}
+
+// Forks and runs this binary with `argv` (argv[0] is ignored).
+child start_child(const std::string& role, const std::string& endpoint, std::vector<std::string> argv) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(STDERR_FILENO, STDOUT_FILENO);
@@ -105,7 +127,36 @@ child start_node(const std::string& role, const std::string& listen, const std::
     ::_exit(127);
   }
   if (pid < 0) throw std::runtime_error("cannot start a " + role + " node: fork failed");
-  return child{role, listen, pid, true};
+  return child{role, endpoint, pid, true};
+}
+
+// Whether something accepts TCP connections at host:port now.
+bool accepts_connections(const std::string& host, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1 &&
+                  ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// With memory nodes and no budgets given, budgets sized from this machine's available memory:
+// a device pool of min(256 MiB, 1/8 of it per worker) and a host tier of min(16 GiB, 1/4 of it
+// per memory node). Returns the flags to add to every node (empty when the user gave budgets).
+std::vector<std::string> default_budgets(const cluster_flags& f) {
+  const auto& tiers = f.node.engine.options.tiers;
+  if (f.memory_nodes == 0 || tiers.host_budget > 0 || !f.node.engine.device_budget.empty()) return {};
+  const uint64_t available = std::max<uint64_t>(available_memory_bytes(), 1ull << 30);
+  const uint64_t device = std::min<uint64_t>(256ull << 20, available / 8 / uint64_t(f.workers));
+  const uint64_t host = std::min<uint64_t>(16ull << 30, available / 4 / uint64_t(f.memory_nodes));
+  const std::string d = std::to_string(device >> 20) + "MiB", h = std::to_string(host >> 20) + "MiB";
+  std::cerr << "alisa: no KV budgets given; from this machine's " << (available >> 20)
+            << " MiB available: --device-kv-budget " << d << " per worker, --host-kv-budget " << h
+            << " per memory node" << std::endl;
+  return {"--device-kv-budget", d, "--host-kv-budget", h};
 }
 
 // Stops every started node however cluster_up() leaves (return or exception).
@@ -173,6 +224,22 @@ std::string at(const cluster_flags& f, int offset) {
   return f.host + ":" + std::to_string(f.base_port + offset);
 }
 
+// --http: `alisa serve --coordinator …` as one more child; true once it accepts connections.
+bool start_http(const cluster_flags& f, const std::string& coordinator_at,
+                const std::vector<std::string>& extra, std::vector<child>& children) {
+  std::vector<std::string> argv = {"alisa", "serve", "--coordinator", coordinator_at,
+                                   "--host", f.host, "--port", std::to_string(f.http_port)};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  children.push_back(start_child("http", f.host + ":" + std::to_string(f.http_port), argv));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(f.ready_timeout_s);
+  while (std::chrono::steady_clock::now() < deadline && !shutdown_requested()) {
+    if (!reap(children, true)) return false;
+    if (accepts_connections(f.host, f.http_port)) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
   if (flags.workers < 1) return fail("--workers must be >= 1");
   if (flags.memory_nodes < 0) return fail("--memory-nodes must be >= 0");
@@ -180,10 +247,10 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
     return fail("--base-port must leave room for every node's port (1-65535)");
   if (auto err = finish_engine_flags(flags.node.engine)) return fail(*err);
   if (auto err = flags.node.tls.validate()) return fail(*err);
-  if (flags.memory_nodes > 0 && flags.node.engine.options.tiers.host_budget == 0)
-    return fail("memory nodes need --host-kv-budget (each node's RAM for KV blocks)");
+  if (flags.http_port < 0 || flags.http_port > 65535) return fail("--http must be a port in [1, 65535]");
   install_shutdown_signals();
-  const auto extra = node_arguments(args);
+  auto extra = node_arguments(args);
+  for (auto& a : default_budgets(flags)) extra.push_back(a);
   const std::string coordinator_at = at(flags, 0);
   std::vector<child> children;
   stop_on_exit guard{children};
@@ -207,6 +274,7 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
       ready = members_joined(client.system(), *coordinator, flags.workers, flags.memory_nodes);
       if (!ready) std::this_thread::sleep_for(100ms);
     }
+    if (ready && flags.http_port > 0) ready = start_http(flags, coordinator_at, extra, children);
     if (ready) {
       for (const auto& c : children)
         std::cout << c.role << " " << c.endpoint << " pid " << c.pid << "\n";
@@ -242,6 +310,8 @@ void add_cluster_command(CLI::App& app, int& exit_code, const std::vector<std::s
                  "the coordinator's port; workers and memory nodes take the next ones")
       ->capture_default_str();
   up->add_option("--host", flags->host, "address every node binds to")->capture_default_str();
+  up->add_option("--http", flags->http_port,
+                 "also serve the OpenAI-compatible HTTP API on this port (alisa serve --coordinator)");
   up->add_option("--ready-timeout", flags->ready_timeout_s,
                  "seconds to wait for every node to join")
       ->capture_default_str();

@@ -9,7 +9,8 @@ namespace alisa::cluster {
 void add_engine_flags(CLI::App& app, engine_flags& flags) {
   auto& o = flags.options;
   app.add_option("--model,-m", o.model,
-                 "model: a Hugging Face directory (config.json + *.safetensors), a llama2.c .bin "
+                 "model: stories260K (built in: a real 260K-parameter TinyStories model), a "
+                 "Hugging Face directory (config.json + *.safetensors), a llama2.c .bin "
                  "file, or synthetic:NAME (tiny, tiny-opt, stories15m, stories110m, smollm2-135m, "
                  "opt-125m, llama-2-7b, opt-6.7b)")
       ->capture_default_str();
@@ -173,12 +174,24 @@ std::optional<std::string> finish_engine_flags(engine_flags& flags) {
 void add_sampling_flags(CLI::App& app, sampling_params& p) {
   app.add_option("--max-tokens,-n", p.max_tokens, "maximum number of tokens to generate")
       ->capture_default_str();
-  app.add_option("--temperature,-t", p.temperature, "0 = greedy; > 0 samples from softmax(logits/T)")
+  app.add_option("--temperature", p.temperature, "0 = greedy; > 0 samples from softmax(logits/T)")
       ->capture_default_str();
   app.add_option("--top-p", p.top_p, "nucleus sampling mass in (0, 1]")->capture_default_str();
   app.add_option("--top-k", p.top_k, "keep only the k most likely tokens (0 = off)")
       ->capture_default_str();
   app.add_option("--seed", p.seed, "random seed; the same seed gives the same text")
+      ->capture_default_str();
+  app.add_option("--min-p", p.min_p,
+                 "drop tokens below min-p x the most likely token's probability (0 = off)")
+      ->capture_default_str();
+  app.add_option("--repetition-penalty", p.repetition_penalty,
+                 "> 1 discourages tokens of the prompt and the output (1 = off)")
+      ->capture_default_str();
+  app.add_option("--presence-penalty", p.presence_penalty,
+                 "subtracted from the logit of every token already generated, in [-2, 2]")
+      ->capture_default_str();
+  app.add_option("--frequency-penalty", p.frequency_penalty,
+                 "subtracted per time a token was generated, in [-2, 2]")
       ->capture_default_str();
   app.add_option("--stop", p.stop, "stop once the text contains this string (repeatable)");
   app.add_flag("--ignore-eos", p.ignore_eos, "keep generating after the end-of-sequence token");

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "engine/perplexity.hpp"
 #include "cluster/cli_errors.hpp"
+#include "cluster/log.hpp"
 #include "cluster/engine_flags.hpp"
 
 namespace alisa::cluster {
@@ -85,7 +86,7 @@ nlohmann::json to_json(engine::local_engine& engine, const ppl_flags& flags,
 void print_text(engine::local_engine& engine, const ppl_flags& flags,
                 const engine::perplexity_result& r) {
   // On stderr, after the run: an error must stay the only line (cli_errors.hpp).
-  std::fprintf(stderr, "alisa: %s\n", engine.describe().c_str());  // says SYNTHETIC when it is
+  log_model(engine, -1.0);  // says SYNTHETIC when it is
   std::printf("PPL = %.4f +/- %.5f (%d chunks, %lld tokens scored, ctx %d, attention %s kv %s)\n",
               r.ppl, r.stderr_ppl, r.num_chunks, static_cast<long long>(r.num_tokens_scored),
               flags.eval.context, describe_attention(engine.options().attention).c_str(),

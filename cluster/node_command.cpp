@@ -14,6 +14,7 @@
 #include "actors/memory_tier.hpp"
 #include "engine/model_card.hpp"
 #include "cluster/cli_errors.hpp"
+#include "cluster/log.hpp"
 #include "cluster/node_system.hpp"
 #include "cluster/shutdown_signal.hpp"
 #include "proto/caf_messages.hpp"
@@ -108,9 +109,11 @@ int run_worker(node_flags& flags) {
   // Declared before the engine: the engine's remote stores hold scoped actors of this system and
   // must be destroyed before it.
   node_system node(flags.tls);
+  log_loading(options.model);
+  const auto load_start = std::chrono::steady_clock::now();
   auto engine = engine::local_engine::open(options);
   if (!engine.ok()) return fail(engine.status());
-  std::cerr << "alisa: worker: " << (*engine)->describe() << std::endl;
+  log_model(**engine, seconds_since(load_start));
   // Detached: a forward step blocks its thread.
   auto worker = node.system().spawn<caf::detached>(actors::gpu_worker, engine->get());
   std::string error;

@@ -12,6 +12,7 @@
 #include "actors/embedded_runtime.hpp"
 #include "cluster/cli_errors.hpp"
 #include "cluster/engine_flags.hpp"
+#include "cluster/log.hpp"
 #include "cluster/job_json.hpp"
 #include "cluster/tier_json.hpp"
 #include "engine/peak_rss.hpp"
@@ -69,11 +70,13 @@ int run(run_flags& flags) { return run_reporting_errors([&] { return run_checked
 int run_checked(run_flags& flags) {
   if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
   if (auto err = validate(flags.sampling)) return fail(*err);
+  if (!flags.json) log_loading(flags.engine.options.model);
+  const auto load_start = std::chrono::steady_clock::now();
   auto engine = engine::local_engine::open(flags.engine.options);
   if (!engine.ok()) return fail(engine.status());
   auto prompt = (*engine)->encode_prompt(flags.prompt);
   if (!prompt.ok()) return fail(prompt.status());
-  if (!flags.json) std::cerr << "alisa: " << (*engine)->describe() << "\n";
+  if (!flags.json) log_model(**engine, seconds_since(load_start));
   scheduler::batching_options batching;
   const int prefill = (*engine)->options().max_prefill_tokens;
   batching.max_prefill_tokens = prefill > 0 ? prefill : std::numeric_limits<int>::max();

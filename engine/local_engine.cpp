@@ -101,8 +101,7 @@ std::string local_engine::describe() const {
                       c.hidden_size, ", ", human_count(num_parameters_), " params, weights ",
                       std::string(to_string(options_.weight_type)), ", context ", c.max_position_embeddings,
                       "; attention ", attention_summary(options_),
-                      "; tokenizer ", tokenizer_->name(), "; backend ", backend_->name(),
-                      backend_choice_.empty() ? "" : absl::StrCat(" (", backend_choice_, ")"));
+                      "; tokenizer ", tokenizer_->name(), "; backend ", backend_->name());
 }
 
 absl::StatusOr<std::vector<int>> local_engine::encode_prompt(const std::string& text) const {

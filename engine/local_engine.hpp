@@ -22,7 +22,7 @@
 namespace alisa::engine {
 
 struct engine_options {
-  std::string model = "synthetic:tiny";  // --model: HF dir, llama2.c .bin, or synthetic:NAME
+  std::string model = "stories260K";  // --model: stories260K (built in), HF dir, llama2.c .bin, synthetic:NAME
   std::string tokenizer;                 // --tokenizer: overrides auto-detection when set
   dtype weight_type = dtype::f32;        // --dtype: storage dtype of the weights
   int num_threads = 0;                   // --threads: 0 = every hardware thread
@@ -52,6 +52,8 @@ class local_engine {
   bool synthetic() const { return synthetic_; }
   // One line for logs: model source, architecture, parameters, dtype, backend, tokenizer.
   std::string describe() const;
+  // With --backend auto: what was chosen and why (e.g. the CUDA driver's message); else empty.
+  const std::string& backend_choice() const { return backend_choice_; }
 
   // Tokenizes a prompt with BOS. Errors when it does not leave room for one generated token.
   absl::StatusOr<std::vector<int>> encode_prompt(const std::string& text) const;

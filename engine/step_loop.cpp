@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/job_statistics.hpp"
 #include "engine/tiered_sequence.hpp"
+#include "gpu/logit_processing.hpp"
 #include "gpu/sampler.hpp"
 #include "gpu/text_stream.hpp"
 #include "proto/byte_size.hpp"
@@ -40,6 +41,8 @@ struct step_loop::job {
   std::unique_ptr<tiered_sequence> sequence;
   std::unique_ptr<gpu::attention_selection> selection;
   std::vector<int32_t> new_tokens;
+  std::vector<token_logprob> new_logprobs;  // one per new token, when params.logprobs
+  std::vector<float> processed, picked;     // logit rows after penalties / min_p (reused)
   int num_generated = 0;
   int previous = 0;
   std::optional<finish_reason> stop_reason;  // eos or a stop string was sampled
@@ -149,6 +152,22 @@ void step_loop::preempt(job& j) {
   j.fed = 0;
   waiting_.push_front(j.id.value);
   ++stats_.preempted;
+  ++preemptions_total_;
+}
+
+worker_kv_metrics step_loop::kv_metrics() const {
+  worker_kv_metrics m;
+  m.preemptions = preemptions_total_;
+  const auto* store = engine_.tier_store();
+  if (!store) return m;
+  const tier_report& r = store->report();
+  m.tiers.assign(r.tiers.begin(), r.tiers.end());
+  m.tokens_recomputed = r.tokens_recomputed;
+  m.sequences_per_phase.assign(3, 0);
+  for (const auto& [id, j] : jobs_)
+    if (j->running && j->sequence)
+      ++m.sequences_per_phase[static_cast<size_t>(j->sequence->phase()) - 1];
+  return m;
 }
 
 // Device pool slots a running job holds while it runs (tiered engines; see admit_fixed).
@@ -232,8 +251,7 @@ void step_loop::admit_paged(step_report& report) {
 
 void step_loop::finish(job& j, finish_reason reason, step_report& report) {
   j.text.finish();
-  if (!j.pending_text.empty() || !j.new_tokens.empty())
-    report.chunks.push_back({j.id, std::move(j.new_tokens), std::move(j.pending_text)});
+  if (!j.pending_text.empty() || !j.new_tokens.empty()) report.chunks.push_back(take_chunk(j));
   report.finished.push_back(j.summary(reason));
 }
 
@@ -355,9 +373,7 @@ void step_loop::after_forward(std::span<job* const> order,
       finish(j, *ended, report);
       jobs_.erase(j.id.value);
     } else if (!j.pending_text.empty() || !j.new_tokens.empty()) {
-      report.chunks.push_back({j.id, std::move(j.new_tokens), std::move(j.pending_text)});
-      j.new_tokens.clear();
-      j.pending_text.clear();
+      report.chunks.push_back(take_chunk(j));
     }
   }
 }
@@ -379,14 +395,48 @@ void step_loop::attribute(const gpu::attention_counters& before, std::span<job* 
 }
 
 // The job's next token from its logits row; eos and stop strings end it at the next step.
+// The job's new tokens, text and logprobs since the last chunk (and clears them).
+token_chunk step_loop::take_chunk(job& j) {
+  token_chunk c{j.id, std::move(j.new_tokens), std::move(j.pending_text),
+                std::move(j.new_logprobs)};
+  j.new_tokens.clear();
+  j.pending_text.clear();
+  j.new_logprobs.clear();
+  return c;
+}
+
+// The row the pick sees: the model's logits, or (penalties, min_p) a processed copy. `scored`
+// is the row logprobs are reported under (after penalties, before min_p).
+std::span<const float> step_loop::processed_logits(job& j, std::span<const float> logits,
+                                                   std::span<const float>& scored) {
+  scored = logits;
+  if (!processes_logits(j.params)) return logits;
+  j.processed.assign(logits.begin(), logits.end());
+  const std::span<const int32_t> all(j.tokens);
+  gpu::apply_penalties(j.processed, j.params, all.first(static_cast<size_t>(j.prompt_len)),
+                       all.subspan(static_cast<size_t>(j.prompt_len)));
+  scored = j.processed;
+  if (j.params.min_p <= 0.0f || j.params.temperature == 0.0f) return j.processed;
+  j.picked = j.processed;
+  gpu::apply_min_p(j.picked, j.params);
+  return j.picked;
+}
+
 void step_loop::sample(job& j, std::span<const float> logits) {
   if (!j.prefilled()) j.prefill_done = clock_type::now();
-  const int next = j.pick.sample(logits);
+  std::span<const float> scored;
+  const int next = j.pick.sample(processed_logits(j, logits, scored));
   const auto& tok = engine_.tokenizer();
   const int eos = tok.eos_id() >= 0 ? tok.eos_id() : engine_.config().eos_token_id;
   if (next == eos && !j.params.ignore_eos) {
     j.stop_reason = finish_reason::eos;
     return;
+  }
+  if (j.params.logprobs) {
+    token_logprob lp = gpu::log_probabilities(scored, next, j.params.top_logprobs);
+    lp.text = tok.token_bytes(j.previous, next);
+    for (int32_t id : lp.top_ids) lp.top_texts.push_back(tok.token_bytes(j.previous, id));
+    j.new_logprobs.push_back(std::move(lp));
   }
   ++j.num_generated;
   j.new_tokens.push_back(next);

@@ -96,6 +96,9 @@ class step_loop {
   // One forward step (see above). Reports new text, and the jobs that ended (removed).
   step_report step();
   const step_stats& last_step() const { return stats_; }
+  // The engine's KV figures now, for /metrics: tier traffic since the tiered store started (or its
+  // last begin_job), preemptions by this loop, and running sequences per ALISA phase.
+  worker_kv_metrics kv_metrics() const;
 
  private:
   struct job;
@@ -115,6 +118,9 @@ class step_loop {
                      step_report& report);
   void finish(job& j, finish_reason reason, step_report& report);
   void sample(job& j, std::span<const float> logits);
+  std::span<const float> processed_logits(job& j, std::span<const float> logits,
+                                          std::span<const float>& scored);
+  static token_chunk take_chunk(job& j);
   void attribute(const gpu::attention_counters& before, std::span<job* const> order,
                  std::span<const gpu::forward_request> requests);
 
@@ -124,6 +130,7 @@ class step_loop {
   std::deque<uint64_t> waiting_;  // not admitted (or preempted), in admission order
   std::vector<float> logits_;
   step_stats stats_;
+  uint64_t preemptions_total_ = 0;
 };
 
 }  // namespace alisa::engine

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "model/builtin_models.hpp"
 #include "model/hf_loader.hpp"
 #include "model/llama2c_loader.hpp"
 #include "model/synthetic.hpp"
@@ -15,6 +16,7 @@ namespace {
 absl::StatusOr<model_weights> dispatch(const std::string& spec, const load_options& options) {
   constexpr std::string_view kSynthetic = "synthetic:";
   if (spec.starts_with(kSynthetic)) return make_synthetic_model(spec.substr(kSynthetic.size()), options);
+  if (auto builtin = builtin_model_path(spec)) return load_llama2c(*builtin);
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(spec, ec);
@@ -26,7 +28,7 @@ absl::StatusOr<model_weights> dispatch(const std::string& spec, const load_optio
         spec, ": a safetensors file alone is not enough; pass the directory holding it and its config.json"));
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      spec, ": unrecognised model (expected synthetic:NAME, a Hugging Face directory, or a llama2.c .bin)"));
+      spec, ": unrecognised model (expected stories260K, synthetic:NAME, a Hugging Face directory, or a llama2.c .bin)"));
 }
 
 }  // namespace

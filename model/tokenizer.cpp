@@ -2,6 +2,8 @@
 // format detection (load_tokenizer) and locating a model's tokenizer (find_tokenizer).
 #include "model/tokenizer.hpp"
 
+#include "model/builtin_models.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -161,7 +163,8 @@ std::optional<fs::path> find_in_directory(const fs::path& dir, const fs::path& e
 
 }  // namespace
 
-absl::StatusOr<std::string> find_tokenizer(const std::string& model_spec) {
+absl::StatusOr<std::string> find_tokenizer(const std::string& model_name) {
+  const std::string model_spec = builtin_model_path(model_name).value_or(model_name);
   if (absl::StartsWith(model_spec, "synthetic:"))
     return absl::NotFoundError("tokenizer not found: " + model_spec +
                                " (synthetic models use the byte tokenizer)");

@@ -33,6 +33,7 @@ void register_message_types(caf::actor_system_config& cfg) {
       .add_message_type<tier_usage>("alisa.tier_usage")
       .add_message_type<step_plan>("alisa.step_plan")
       .add_message_type<step_report>("alisa.step_report")
+      .add_message_type<runtime_metrics>("alisa.runtime_metrics")
       .add_message_type<kv_put_result>("alisa.kv_put_result")
       .add_message_type<kv_erase>("alisa.kv_erase")
       .add_message_type<kv_erase_result>("alisa.kv_erase_result")

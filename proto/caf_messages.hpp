@@ -81,7 +81,8 @@ typename Inspector::result_type inspect(Inspector& f, kv_part& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
   return f(caf::meta::type_name("alisa.sampling_params"), x.temperature, x.top_p, x.top_k,
-           x.seed, x.max_tokens, x.stop, x.ignore_eos);
+           x.seed, x.max_tokens, x.stop, x.ignore_eos, x.min_p, x.presence_penalty,
+           x.frequency_penalty, x.repetition_penalty, x.logprobs, x.top_logprobs);
 }
 
 // -- client <-> coordinator ------------------------------------------------------------------
@@ -99,12 +100,18 @@ typename Inspector::result_type inspect(Inspector& f, job_accepted& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_rejected& x) {
-  return f(caf::meta::type_name("alisa.job_rejected"), x.id, x.reason);
+  return f(caf::meta::type_name("alisa.job_rejected"), x.id, x.reason, x.retry_later);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_logprob& x) {
+  return f(caf::meta::type_name("alisa.token_logprob"), x.token_id, x.logprob, x.text, x.top_ids,
+           x.top_logprobs, x.top_texts);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_chunk& x) {
-  return f(caf::meta::type_name("alisa.token_chunk"), x.id, x.token_ids, x.text);
+  return f(caf::meta::type_name("alisa.token_chunk"), x.id, x.token_ids, x.text, x.logprobs);
 }
 
 template <class Inspector>
@@ -132,9 +139,27 @@ typename Inspector::result_type inspect(Inspector& f, step_plan& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tier_stats& x) {
+  return f(caf::meta::type_name("alisa.tier_stats"), x.bytes_resident, x.peak_bytes_resident,
+           x.tokens_loaded, x.bytes_read, x.bytes_written, x.hits, x.misses);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_kv_metrics& x) {
+  return f(caf::meta::type_name("alisa.worker_kv_metrics"), x.tiers, x.tokens_recomputed,
+           x.preemptions, x.sequences_per_phase);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, runtime_metrics& x) {
+  return f(caf::meta::type_name("alisa.runtime_metrics"), x.workers, x.memory_nodes, x.queued,
+           x.running, x.restarts, x.memory_node_bytes, x.kv, x.context_length);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_report& x) {
   return f(caf::meta::type_name("alisa.step_report"), x.chunks, x.finished, x.failed,
-           x.lost);
+           x.lost, x.kv);
 }
 
 // -- worker <-> memory tier ------------------------------------------------------------------

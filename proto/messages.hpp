@@ -38,6 +38,19 @@ struct job_accepted {
 struct job_rejected {
   request_id id;
   std::string reason;
+  bool retry_later = false;  // the queue was full: the same job may be accepted later
+};
+
+// One sampled token's log-probability and the most likely alternatives at its step
+// (sampling_params::logprobs / top_logprobs). Texts are the tokens' raw bytes (maybe partial
+// UTF-8).
+struct token_logprob {
+  int32_t token_id = 0;
+  float logprob = 0.0f;
+  std::string text;
+  std::vector<int32_t> top_ids;  // most likely first
+  std::vector<float> top_logprobs;
+  std::vector<std::string> top_texts;
 };
 
 // Newly final tokens of a job and their text (complete UTF-8, never a possible stop-string start).
@@ -45,6 +58,7 @@ struct token_chunk {
   request_id id;
   std::vector<int32_t> token_ids;
   std::string text;
+  std::vector<token_logprob> logprobs;  // one per token id, when the job asked for logprobs
 };
 
 // A job's end and its statistics, with gpu::generation_result's meanings: the attention figures
@@ -121,6 +135,29 @@ struct tier_usage {
 
 namespace alisa {
 
+// A worker's KV tiers, cumulative since it started (for /metrics): per tier (kv_tier order)
+// resident bytes now and the traffic so far, rows recomputed, preemptions, and how many of its
+// running sequences are in each ALISA phase (I, II, III). Empty tiers without a tiered store.
+struct worker_kv_metrics {
+  std::vector<tier_stats> tiers;
+  uint64_t tokens_recomputed = 0;
+  uint64_t preemptions = 0;
+  std::vector<uint32_t> sequences_per_phase;
+};
+
+// anyone ──metrics_atom──> coordinator ──runtime_metrics──> : membership, the queue, and the
+// live workers' KV figures summed (their latest step_report's).
+struct runtime_metrics {
+  uint32_t workers = 0;
+  uint32_t memory_nodes = 0;
+  uint32_t queued = 0;
+  uint32_t running = 0;
+  uint64_t restarts = 0;
+  uint64_t memory_node_bytes = 0;
+  worker_kv_metrics kv;
+  int32_t context_length = 0;  // the workers' model context (0 = the coordinator does not know)
+};
+
 // Coordinator -> worker, once per step: jobs joining the running batch (continuous batching) and
 // jobs to drop (cancelled, client gone). The worker then runs one forward step.
 struct step_plan {
@@ -137,6 +174,7 @@ struct step_report {
   std::vector<job_finished> finished;
   std::vector<job_failed> failed;
   std::vector<job_failed> lost;
+  worker_kv_metrics kv;  // the worker's KV tiers after the step
 };
 
 }  // namespace alisa

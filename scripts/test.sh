@@ -4,5 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
+# The official OpenAI Node client the HTTP tests drive alisa serve with (pinned, from npm).
+if command -v npm >/dev/null 2>&1; then
+  (cd tests/cluster/openai_client && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "test.sh: npm ci failed; the OpenAI client test will say why" >&2
+fi
 cd build
 ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)"

@@ -128,6 +128,10 @@ TEST(MemoryBound, ContextWithKvBeyondTheMemoryLimitRunsFromNvmeWithIdenticalToke
   }
   const fs::path dir = fs::temp_directory_path() / ("alisa_memory_bound_" + std::to_string(::getpid()));
   fs::remove_all(dir);
+  struct remove_at_exit {
+    fs::path dir;
+    ~remove_at_exit() { fs::remove_all(dir); }
+  } cleanup{dir};  // also when an assertion ends the test early
   fs::create_directories(dir / "model");
   write_hf_dir((dir / "model").string(), kv_heavy_model());
   const std::vector<std::string> common = {
@@ -146,7 +150,7 @@ TEST(MemoryBound, ContextWithKvBeyondTheMemoryLimitRunsFromNvmeWithIdenticalToke
   memory_cgroup cgroup(kMemoryLimit);
   ASSERT_EQ(cgroup.limit(), kMemoryLimit);
   std::vector<std::string> tiered = common;
-  for (const std::string& a : {"--policy", "alisa", "--device-kv-budget", "8MiB",
+  for (const char* a : {"--policy", "alisa", "--device-kv-budget", "8MiB",
                                "--host-kv-budget", "16MiB", "--nvme-kv-budget", "2GiB"})
     tiered.push_back(a);
   tiered.push_back("--nvme-dir");
