@@ -90,6 +90,8 @@ bool forward_chunk(self_ptr self, token_chunk& chunk) {
   if (!fresh.token_ids.empty() || !fresh.text.empty())
     self->send(it->second.client, token_chunk{chunk.id, std::move(fresh.token_ids),
                                               std::move(fresh.text), std::move(logprobs)});
+  else if (chunk.prompt_tokens_done > 0)  // prefill progress (repeated by a replay: harmless)
+    self->send(it->second.client, token_chunk{chunk.id, {}, {}, {}, chunk.prompt_tokens_done});
   return true;
 }
 

@@ -1,5 +1,7 @@
 #include "cluster/run_command.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -61,6 +63,24 @@ void print_summary(const actors::job_outcome& o) {
 
 int run_checked(run_flags& flags);
 
+// Streams the text to stdout; on a terminal, a long prompt's prefill progress (chunked prefill
+// reports it between steps) shows on stderr first, erased when the text starts.
+std::function<bool(const token_chunk&)> prefill_progress_then_text(size_t prompt_tokens) {
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  auto shown = std::make_shared<bool>(false);
+  return [=](const token_chunk& c) {
+    if (c.prompt_tokens_done > 0 && terminal) {
+      std::fprintf(stderr, "\ralisa: prefill %d / %zu tokens", c.prompt_tokens_done, prompt_tokens);
+      *shown = true;
+    }
+    if (c.text.empty()) return true;
+    if (*shown) std::fprintf(stderr, "\r\033[K");
+    *shown = false;
+    std::cout << c.text << std::flush;
+    return true;
+  };
+}
+
 // A fault during generation (e.g. a device KV pool too small for --policy vllm) is reported, not
 // a crash.
 int run(run_flags& flags) { return run_reporting_errors([&] { return run_checked(flags); }); }
@@ -85,12 +105,13 @@ int run_checked(run_flags& flags) {
   job.id = request_id{1};
   job.prompt_ids.assign(prompt->begin(), prompt->end());
   job.sampling = flags.sampling;
-  std::function<void(std::string_view)> on_text;
+  actors::job_watch watch;
   if (!flags.json) {
     std::cout << flags.prompt << std::flush;
-    on_text = [](std::string_view piece) { std::cout << piece << std::flush; };
+    watch.on_chunk = prefill_progress_then_text(job.prompt_ids.size());
   }
-  const actors::job_outcome outcome = runtime.submit(job, on_text);
+  const actors::job_outcome outcome =
+      actors::submit_and_watch(runtime.system(), runtime.coordinator(), job, watch);
   if (!outcome.error.empty()) return fail(outcome.error);
   if (flags.json) {
     std::cout << json_report(runtime.engine(), outcome).dump() << std::endl;

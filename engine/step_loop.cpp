@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/job_statistics.hpp"
+#include "engine/policy_selection.hpp"
 #include "engine/tiered_sequence.hpp"
 #include "gpu/logit_processing.hpp"
 #include "gpu/sampler.hpp"
@@ -40,6 +41,7 @@ struct step_loop::job {
   std::unique_ptr<gpu::dense_kv_cache> cache;
   std::unique_ptr<tiered_sequence> sequence;
   std::unique_ptr<gpu::attention_selection> selection;
+  std::optional<scheduler::selection_options> attention;  // the job's own, else the engine's
   std::vector<int32_t> new_tokens;
   std::vector<token_logprob> new_logprobs;  // one per new token, when params.logprobs
   std::vector<float> processed, picked;     // logit rows after penalties / min_p (reused)
@@ -103,9 +105,39 @@ std::optional<std::string> step_loop::add(const submit_job& s, job_extras extras
       return absl::StrCat("token id ", t, " is outside the vocabulary");
   if (extras.prompt_rows_per_step < 0)
     return absl::StrCat("prompt_rows_per_step must be >= 0; got ", extras.prompt_rows_per_step);
-  jobs_[s.id.value] = std::make_unique<job>(s, std::move(extras), context);
+  auto attention = job_attention(s);
+  if (!attention.ok()) return std::string(attention.status().message());
+  auto j = std::make_unique<job>(s, std::move(extras), context);
+  j->attention = *attention;
+  jobs_[s.id.value] = std::move(j);
   waiting_.push_back(s.id.value);
   return std::nullopt;
+}
+
+// The job's own attention options (its policy and sparsity over the engine's other settings), or
+// nullopt for the engine's. The engine's KV placement constrains them: the flexgen and vllm
+// policies re-implement dense-attention systems.
+absl::StatusOr<std::optional<scheduler::selection_options>> step_loop::job_attention(
+    const submit_job& s) const {
+  if (s.attention.empty() && s.kv_sparsity < 0) return std::nullopt;
+  scheduler::selection_options o = engine_.options().attention;
+  if (!s.attention.empty()) {
+    auto policy = scheduler::parse_attention_policy(s.attention);
+    if (!policy)
+      return absl::InvalidArgumentError(absl::StrCat("attention must be one of ",
+                                                     scheduler::attention_policy_names(),
+                                                     "; got '", s.attention, "'"));
+    o.policy = *policy;
+  }
+  if (s.kv_sparsity >= 0) o.sparsity = s.kv_sparsity;
+  if (auto bad = o.validate()) return absl::InvalidArgumentError(*bad);
+  const auto* store = engine_.tier_store();
+  if (store && store->options().policy != scheduler::kv_policy::alisa &&
+      o.policy != scheduler::attention_policy::dense)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "this server's KV policy ", std::string(scheduler::to_string(store->options().policy)),
+        " re-implements a dense-attention system: attention must be dense"));
+  return std::optional<scheduler::selection_options>(o);
 }
 
 void step_loop::cancel(request_id id) {
@@ -122,7 +154,9 @@ void step_loop::fail(job& j, const std::string& reason, step_report& report) {
 // Allocates the job's KV holder and selection. False (and the job failed) when memory runs out.
 bool step_loop::start(job& j, step_report& report) {
   try {
-    j.selection = engine_.make_selection();
+    j.selection = j.attention ? make_policy_selection(*j.attention, engine_.config().num_layers,
+                                                      engine_.config().num_kv_heads)
+                              : engine_.make_selection();
     if (engine_.tier_store())
       j.sequence = engine_.make_tiered_sequence(j.capacity, j.capacity);
     else
@@ -359,7 +393,12 @@ void step_loop::after_forward(std::span<job* const> order,
     j.fed += rows;
     const std::span<const float> last(logits_.data() + (row + out_rows - 1) * vocab, vocab);
     row += out_rows;
-    if (j.pending_rows() > 0) continue;
+    if (j.pending_rows() > 0) {
+      // A prompt prefilled over several steps: its progress, for clients that show it.
+      if (!j.prefilled() && !j.extras.score_only)
+        report.chunks.push_back(token_chunk{j.id, {}, {}, {}, j.fed});
+      continue;
+    }
     std::optional<finish_reason> ended;
     if (j.extras.score_only) {
       ended = finish_reason::length;

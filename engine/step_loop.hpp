@@ -48,6 +48,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "engine/local_engine.hpp"
 #include "proto/messages.hpp"
 
@@ -85,7 +86,8 @@ class step_loop {
 
   // Queues a job; it is admitted at a later step. A reason when it cannot run: empty prompt, a
   // prompt that leaves no room in the context, bad sampling values, token ids outside the
-  // vocabulary, a duplicate id.
+  // vocabulary, a duplicate id, an attention override (submit_job::attention / kv_sparsity) that
+  // is unknown, out of range, or not dense under the flexgen/vllm KV policies.
   std::optional<std::string> add(const submit_job& job, job_extras extras = {});
   // Drops a job (waiting or running) and frees its KV; unknown ids are ignored.
   void cancel(request_id id);
@@ -104,6 +106,8 @@ class step_loop {
   struct job;
   using job_map = std::map<uint64_t, std::unique_ptr<job>>;
 
+  absl::StatusOr<std::optional<scheduler::selection_options>> job_attention(
+      const submit_job& s) const;
   void end_finished_jobs(step_report& report);
   void admit(step_report& report);
   void admit_paged(step_report& report);

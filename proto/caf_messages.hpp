@@ -90,7 +90,7 @@ typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, submit_job& x) {
   return f(caf::meta::type_name("alisa.submit_job"), x.id, x.prompt_ids, x.sampling,
-           x.prompt_text);
+           x.prompt_text, x.attention, x.kv_sparsity);
 }
 
 template <class Inspector>
@@ -111,7 +111,8 @@ typename Inspector::result_type inspect(Inspector& f, token_logprob& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_chunk& x) {
-  return f(caf::meta::type_name("alisa.token_chunk"), x.id, x.token_ids, x.text, x.logprobs);
+  return f(caf::meta::type_name("alisa.token_chunk"), x.id, x.token_ids, x.text, x.logprobs,
+           x.prompt_tokens_done);
 }
 
 template <class Inspector>

@@ -27,6 +27,10 @@ struct submit_job {
   std::vector<int32_t> prompt_ids;
   sampling_params sampling;
   std::string prompt_text;
+  // This job's attention policy and KV sparsity instead of the engine's (HTTP's `attention` and
+  // `kv_sparsity` fields): "" = the engine's policy; kv_sparsity < 0 = the engine's sparsity.
+  std::string attention;
+  float kv_sparsity = -1.0f;
 };
 
 struct job_accepted {
@@ -59,6 +63,9 @@ struct token_chunk {
   std::vector<int32_t> token_ids;
   std::string text;
   std::vector<token_logprob> logprobs;  // one per token id, when the job asked for logprobs
+  // A chunk with no tokens while a long prompt is prefilled over several steps: the prompt
+  // tokens done so far (progress for clients; 0 in every chunk that carries tokens).
+  int32_t prompt_tokens_done = 0;
 };
 
 // A job's end and its statistics, with gpu::generation_result's meanings: the attention figures

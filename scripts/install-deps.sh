@@ -8,7 +8,7 @@ packages=(
   libcaf-dev libssl-dev librocksdb-dev zlib1g-dev libabsl-dev
   libsentencepiece-dev nlohmann-json3-dev libhwy-dev
   libgtest-dev libgmock-dev libcli11-dev libcpp-httplib-dev libspdlog-dev
-  python3-prometheus-client
+  python3-prometheus-client curl
 )
 
 missing=()

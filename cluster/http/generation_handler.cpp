@@ -12,19 +12,11 @@ double seconds_since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
 }
 
-api_error server_error(int status, std::string message, std::string type) {
-  api_error e;
-  e.status = status;
-  e.message = std::move(message);
-  e.type = std::move(type);
-  return e;
-}
-
 // What the coordinator's refusal or the job's failure means to an HTTP client.
 api_error outcome_error(const actors::job_outcome& o) {
-  if (o.retry_later) return server_error(429, o.error, "rate_limit_exceeded");
-  if (o.rejected) return server_error(400, o.error, "invalid_request_error");
-  return server_error(500, "the job failed: " + o.error, "server_error");
+  if (o.retry_later) return make_api_error(429, o.error, "rate_limit_exceeded");
+  if (o.rejected) return make_api_error(400, o.error, "invalid_request_error");
+  return make_api_error(500, "the job failed: " + o.error, "server_error");
 }
 
 // One request's figures for /metrics: waiting until its first token, then running.
@@ -145,11 +137,14 @@ std::optional<api_error> generation_handler::build_job(generation_request& r, su
     }
   }
   job.sampling = r.sampling;
+  job.attention = r.attention;
+  job.kv_sparsity = r.kv_sparsity;
   return std::nullopt;
 }
 
 generation_handler::prepared generation_handler::prepare(std::string_view body,
-                                                         api_endpoint endpoint) {
+                                                         api_endpoint endpoint,
+                                                         const std::function<bool()>& client_connected) {
   request_limits limits = limits_;
   // Chat answers run until the model stops or the context is full, as OpenAI's do.
   if (endpoint == api_endpoint::chat_completions)
@@ -159,7 +154,7 @@ generation_handler::prepared generation_handler::prepare(std::string_view body,
   auto& request = std::get<generation_request>(parsed);
   if (++in_flight_ > options_.max_pending) {
     --in_flight_;
-    return {json_error_reply(server_error(
+    return {json_error_reply(make_api_error(
                 429, "the server has " + std::to_string(options_.max_pending) +
                          " requests in flight; retry later",
                 "rate_limit_exceeded")),
@@ -169,8 +164,7 @@ generation_handler::prepared generation_handler::prepare(std::string_view body,
   submit_job job;
   std::string echo_text;
   if (auto e = build_job(request, job, echo_text)) return {json_error_reply(*e), nullptr};
-  if (!request.stream)
-    return {run_blocking(request, job, echo_text, std::move(slot)), nullptr};
+  if (!request.stream) return {run_blocking(request, job, echo_text, client_connected), nullptr};
   auto s = std::make_shared<stream_job>();
   s->request = std::move(request);
   s->job = std::move(job);
@@ -181,13 +175,14 @@ generation_handler::prepared generation_handler::prepare(std::string_view body,
 
 http_reply generation_handler::run_blocking(const generation_request& request,
                                             const submit_job& job, const std::string& echo_text,
-                                            std::unique_ptr<pending_slot>) {
+                                            const std::function<bool()>& connected) {
   request_tracker tracker(metrics_);
   actors::job_watch watch;
   watch.on_chunk = [&](const token_chunk& c) {
     tracker.on_tokens(c.token_ids.size());
-    return true;
+    return !connected || connected();
   };
+  watch.still_wanted = connected;
   const actors::job_outcome o = backend_.run(job, watch);
   tracker.finish(o);
   if (!o.error.empty()) return json_error_reply(outcome_error(o));

@@ -45,7 +45,9 @@ class generation_handler {
   generation_handler(serve_backend& backend, serve_metrics& metrics, const serve_options& options);
   ~generation_handler();
 
-  prepared prepare(std::string_view body, api_endpoint endpoint);
+  // client_connected (optional) is asked while a non-streaming job runs: false cancels it.
+  prepared prepare(std::string_view body, api_endpoint endpoint,
+                   const std::function<bool()>& client_connected = {});
   // Runs the job and writes its SSE events (each a complete `data: …\n\n`), ending with
   // `data: [DONE]`. Returns when the job ended or the client went away.
   void stream(stream_job& job, const std::function<bool(std::string_view)>& write);
@@ -55,7 +57,7 @@ class generation_handler {
   std::optional<api_error> build_job(generation_request& request, submit_job& job,
                                      std::string& echo_text) const;
   http_reply run_blocking(const generation_request& request, const submit_job& job,
-                          const std::string& echo_text, std::unique_ptr<pending_slot> slot);
+                          const std::string& echo_text, const std::function<bool()>& connected);
 
   serve_backend& backend_;
   serve_metrics& metrics_;

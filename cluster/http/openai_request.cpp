@@ -272,7 +272,37 @@ std::optional<api_error> read_streaming(const json& body, generation_request& r)
   return std::nullopt;
 }
 
+// alisa's extra fields `attention` (a policy name) and `kv_sparsity` ([0, 1)).
+std::optional<api_error> read_attention(const json& body, generation_request& r) {
+  if (body.contains("attention") && !body["attention"].is_null()) {
+    static const char* kPolicies[] = {"dense", "swa", "local", "strided", "streaming", "h2o"};
+    if (!body["attention"].is_string()) return bad("attention", "attention must be a string");
+    r.attention = body["attention"].get<std::string>();
+    bool known = false;
+    for (const char* p : kPolicies) known = known || r.attention == p;
+    if (!known)
+      return bad("attention", "attention must be one of dense, swa, local, strided, streaming, h2o; got '" +
+                                  r.attention + "'");
+  }
+  double sparsity = -1.0;
+  if (auto e = read_number(body, "kv_sparsity", sparsity)) return e;
+  if (body.contains("kv_sparsity") && !body["kv_sparsity"].is_null()) {
+    if (sparsity < 0.0 || sparsity >= 1.0)
+      return bad("kv_sparsity", "kv_sparsity must be in [0, 1), got " + json(sparsity).dump());
+    r.kv_sparsity = static_cast<float>(sparsity);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+api_error make_api_error(int status, std::string message, std::string type) {
+  api_error e;
+  e.status = status;
+  e.message = std::move(message);
+  e.type = std::move(type);
+  return e;
+}
 
 std::variant<generation_request, api_error> parse_generation_request(std::string_view body,
                                                                      api_endpoint endpoint,
@@ -297,6 +327,7 @@ std::variant<generation_request, api_error> parse_generation_request(std::string
   if (r.echo && r.sampling.logprobs)
     return bad("echo", "echo together with logprobs is not supported");
   if (auto e = read_streaming(doc, r)) return *e;
+  if (auto e = read_attention(doc, r)) return *e;
   return r;
 }
 

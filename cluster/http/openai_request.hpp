@@ -24,6 +24,9 @@ struct api_error {
   std::string code;   // e.g. model_not_found, context_length_exceeded
 };
 
+// An error with its status, message and type (param and code empty).
+api_error make_api_error(int status, std::string message, std::string type);
+
 enum class api_endpoint { completions, chat_completions };
 
 // What the server knows before it parses a request.
@@ -46,6 +49,10 @@ struct generation_request {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   bool echo = false;           // completions: the prompt text precedes the completion
+  // alisa's extra fields: this request's attention policy and KV sparsity ("" / < 0 = the
+  // server's), checked here for name and range, and by the engine against its KV policy.
+  std::string attention;
+  float kv_sparsity = -1.0f;
 };
 
 // Parses and checks a request body. The error names the field and the rule it broke.

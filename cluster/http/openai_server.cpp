@@ -4,9 +4,11 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/http/connection_probe.hpp"
 #include "cluster/http/generation_handler.hpp"
 #include "cluster/http/openai_response.hpp"
 #include "cluster/http/serve_metrics.hpp"
@@ -22,23 +24,15 @@ void reply(httplib::Response& res, const http_reply& r) {
   res.set_content(r.body, r.content_type);
 }
 
-api_error status_error(int status, std::string message, std::string type) {
-  api_error e;
-  e.status = status;
-  e.message = std::move(message);
-  e.type = std::move(type);
-  return e;
-}
-
 // httplib's own refusals (no route, body too large, unreadable request) as OpenAI errors.
 api_error error_for_status(int status, const httplib::Request& req) {
   switch (status) {
-    case 404: return status_error(404, "no route " + req.method + " " + req.path, "not_found_error");
-    case 405: return status_error(405, req.method + " is not allowed on " + req.path, "invalid_request_error");
-    case 413: return status_error(413, "the request body is larger than the server accepts",
+    case 404: return make_api_error(404, "no route " + req.method + " " + req.path, "not_found_error");
+    case 405: return make_api_error(405, req.method + " is not allowed on " + req.path, "invalid_request_error");
+    case 413: return make_api_error(413, "the request body is larger than the server accepts",
                                   "invalid_request_error");
-    case 414: return status_error(414, "the request URI is too long", "invalid_request_error");
-    default: return status_error(status, "the request could not be read", "invalid_request_error");
+    case 414: return make_api_error(414, "the request URI is too long", "invalid_request_error");
+    default: return make_api_error(status, "the request could not be read", "invalid_request_error");
   }
 }
 
@@ -77,7 +71,13 @@ json openai_server::impl::model_json() const {
 
 void openai_server::impl::generation(const httplib::Request& req, httplib::Response& res,
                                      api_endpoint endpoint) {
-  auto prepared = handler.prepare(req.body, endpoint);
+  // A non-streaming job writes nothing until it ends: the probe notices a client that left.
+  std::optional<connection_probe> probe;
+  auto connected = [&] {
+    if (!probe) probe.emplace(req.remote_addr, req.remote_port, port);
+    return probe->connected();
+  };
+  auto prepared = handler.prepare(req.body, endpoint, connected);
   if (prepared.reply) {
     reply(res, *prepared.reply);
     return;
@@ -107,7 +107,7 @@ void openai_server::impl::routes() {
   });
   server.Get(R"(/v1/models/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
     if (req.matches[1] != options.model_name) {
-      api_error e = status_error(404, "the model '" + std::string(req.matches[1]) + "' does not exist",
+      api_error e = make_api_error(404, "the model '" + std::string(req.matches[1]) + "' does not exist",
                                  "invalid_request_error");
       e.code = "model_not_found";
       reply(res, json_error_reply(e));
@@ -157,7 +157,7 @@ openai_server::openai_server(serve_backend& backend, serve_options options)
           what = e.what();
         } catch (...) {
         }
-        reply(res, json_error_reply(status_error(500, what, "server_error")));
+        reply(res, json_error_reply(make_api_error(500, what, "server_error")));
       });
   s.set_logger([this](const httplib::Request&, const httplib::Response& res) {
     impl_->metrics.http_response(res.status);

@@ -3,6 +3,10 @@
 // streams, a client that hangs up, and /metrics parsed by the Prometheus client library's parser.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <future>
 #include <thread>
@@ -65,6 +69,22 @@ TEST_F(ServeTest, GreedyCompletionThroughHttpEqualsAlisaRun) {
   EXPECT_EQ(body["usage"]["total_tokens"].get<int>(),
             ran["num_prompt_tokens"].get<int>() + ran["num_generated_tokens"].get<int>());
   EXPECT_EQ(body["choices"][0]["finish_reason"], "length");
+}
+
+TEST_F(ServeTest, PerRequestAttentionEqualsTheSameAttentionOnTheCommandLine) {
+  child_process run({"run", "--prompt", "Once upon a time", "--max-tokens", "60", "--attention",
+                     "swa", "--kv-sparsity", "0.8", "--json"});
+  ASSERT_EQ(run.wait(std::chrono::seconds(120)), 0) << run.err();
+  const json ran = json::parse(run.out());
+  auto [status, body] = server_->post(
+      "/v1/completions", json{{"prompt", "Once upon a time"}, {"max_tokens", 60}, {"temperature", 0},
+                              {"attention", "swa"}, {"kv_sparsity", 0.8}});
+  ASSERT_EQ(status, 200) << body.dump();
+  EXPECT_EQ(body["choices"][0]["text"], ran["text"]);
+  auto [dense_status, dense] = server_->post(
+      "/v1/completions", json{{"prompt", "Once upon a time"}, {"max_tokens", 60}, {"temperature", 0}});
+  ASSERT_EQ(dense_status, 200);
+  EXPECT_NE(dense["choices"][0]["text"], ran["text"]) << "S = 0.8 changes this story";
 }
 
 TEST_F(ServeTest, ChatCompletionAnswersAsTheAssistant) {
@@ -225,6 +245,8 @@ TEST_F(ServeTest, EveryBadRequestGetsItsStatusAndAnOpenAiErrorAndTheServerKeepsS
       {"image content", chat.c_str(), R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", 400, "messages[0].content"},
       {"top_logprobs without logprobs", chat.c_str(), R"({"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2})", 400, "top_logprobs"},
       {"tools", chat.c_str(), R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})", 400, "tools"},
+      {"unknown attention", c.c_str(), R"({"prompt": "a", "attention": "magic"})", 400, "attention"},
+      {"kv_sparsity of 1", c.c_str(), R"({"prompt": "a", "kv_sparsity": 1.0})", 400, "kv_sparsity"},
       {"body over the size limit", c.c_str(), "{\"prompt\": \"" + std::string(70000, 'a') + "\"}", 413, ""},
   };
   ASSERT_GE(cases.size(), 25u);
@@ -330,6 +352,40 @@ TEST_F(ServeTest, AClientThatHangsUpCancelsItsJob) {
   EXPECT_EQ(metric("alisa:num_requests_running "), 0);
 }
 
+// A client of a non-streaming request that hangs up before the answer: its job is cancelled too.
+TEST(ServeHangUp, ANonStreamingClientThatLeavesCancelsItsJob) {
+  // Slow enough to leave mid-job: 1,500 tokens of a 15M-parameter model take seconds.
+  serve_process server({"--model", "synthetic:stories15m", "--context", "2048"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string body = json{{"prompt", "Once upon a time"}, {"max_tokens", 1500},
+                                {"ignore_eos", true}, {"temperature", 0}}.dump();
+  const std::string request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                              "application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  ::close(fd);
+  std::string parsed;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  double aborted = 0;
+  while (aborted < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto c = server.client();
+    auto res = c.Get("/metrics");
+    parsed.clear();
+    if (res && parse_metrics(res->body, parsed).empty())
+      aborted = sample_value(parsed, "alisa:request_success_total [('finished_reason', 'abort')");
+  }
+  EXPECT_EQ(aborted, 1) << parsed;
+  EXPECT_LT(sample_value(parsed, "alisa:generation_tokens_total "), 1500) << "it ran to the end";
+}
+
 // A small device pool and a host tier: a long job's full blocks leave the device, and the tier
 // counters of /metrics show it.
 TEST(ServeTiers, TierCountersMoveWhenAJobOffloads) {
@@ -401,6 +457,63 @@ TEST(ServeCli, LogLevelsAndShortBackendLines) {
   EXPECT_NE(bad.err().find("--log-level must be one of"), std::string::npos) << bad.err();
   child_process t({"run", "-t", "0.5"});
   EXPECT_EQ(t.wait(std::chrono::seconds(30)), 2) << "-t is not temperature any more";
+}
+
+// --max-pending 1: a second request while one streams is refused with 429 and Retry-After, and
+// served again once the first ended.
+TEST(ServeLimits, RequestsBeyondMaxPendingGet429WithRetryAfter) {
+  serve_process server({"--max-pending", "1"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  std::promise<void> first_token;
+  auto first = std::async(std::launch::async, [&] {
+    bool told = false;
+    return server.stream("/v1/completions",
+                         json{{"prompt", "Once"}, {"max_tokens", 300}, {"ignore_eos", true},
+                              {"temperature", 0}, {"stream", true}},
+                         [&](const std::string&) {
+                           if (!told) first_token.set_value();
+                           told = true;
+                           return true;
+                         });
+  });
+  first_token.get_future().wait();
+  auto c = server.client();
+  auto res = c.Post("/v1/completions", json{{"prompt", "a"}, {"max_tokens", 2}}.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429) << res->body;
+  EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(json::parse(res->body)["error"]["type"], "rate_limit_exceeded");
+  EXPECT_EQ(first.get().back(), "[DONE]");
+  auto again = c.Post("/v1/completions", json{{"prompt", "a"}, {"max_tokens", 2}}.dump(), "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+}
+
+// A client that sends half a request and stops (slowloris) is cut off after --read-timeout, and
+// the server keeps answering others meanwhile.
+TEST(ServeLimits, AStalledRequestIsCutOffAfterTheReadTimeout) {
+  serve_process server({"--read-timeout", "1"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string partial = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n";
+  ASSERT_GT(::send(fd, partial.data(), partial.size(), 0), 0);
+  auto [status, body] = server.post("/v1/completions", json{{"prompt", "a"}, {"max_tokens", 2}});
+  EXPECT_EQ(status, 200) << "others are served meanwhile";
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[256] = {};
+  const auto start = std::chrono::steady_clock::now();
+  const ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);  // a 400, or the connection closed
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ::close(fd);
+  EXPECT_TRUE(n == 0 || (n > 0 && std::string(buf).rfind("HTTP/1.1 400", 0) == 0))
+      << "the stalled request got neither a 400 nor a close: " << buf;
+  EXPECT_LT(waited, 4.0) << "the stalled request was not cut off after the 1 s read timeout";
 }
 
 TEST(ServeCli, APortInUseFailsAtOnceNamingTheAddress) {

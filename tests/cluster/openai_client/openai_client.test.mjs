@@ -1,4 +1,5 @@
-// `alisa serve` driven by the official OpenAI Node client (pinned in package.json), unchanged:
+// `alisa serve` driven by the official OpenAI Node client (pinned in package.json), unchanged, and
+// by curl:
 // completions, chat, streaming with usage, stop strings, seeded sampling, errors as APIError.
 // Run by ctest (tests/CMakeLists.txt) as: node --test, with ALISA_BIN set to the alisa binary.
 import { test, before, after } from "node:test";
@@ -9,6 +10,7 @@ import OpenAI from "openai";
 const bin = process.env.ALISA_BIN;
 let server;
 let client;
+let baseURL;
 
 before(async () => {
   assert.ok(bin, "ALISA_BIN must name the alisa binary");
@@ -23,7 +25,8 @@ before(async () => {
     });
     server.on("exit", (code) => reject(new Error(`alisa serve exited with ${code}: ${out}`)));
   });
-  client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "not-needed", maxRetries: 0 });
+  baseURL = `http://127.0.0.1:${port}/v1`;
+  client = new OpenAI({ baseURL, apiKey: "not-needed", maxRetries: 0 });
 });
 
 after(() => { if (server) server.kill("SIGTERM"); });
@@ -88,4 +91,18 @@ test("a bad request is an APIError with status 400 and the field", async () => {
   await assert.rejects(
     client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] }),
     (e) => e instanceof OpenAI.APIError && e.status === 400 && e.code === "model_not_found");
+});
+
+test("curl gets the same greedy text as the client library", async () => {
+  const body = JSON.stringify({ model: "stories260K", prompt: "Once upon a time", max_tokens: 24, temperature: 0 });
+  const viaCurl = JSON.parse(execFileSync("curl", ["-sS", "-H", "Content-Type: application/json", "-d", body, `${baseURL}/completions`]));
+  const viaClient = await client.completions.create({ model: "stories260K", prompt: "Once upon a time", max_tokens: 24, temperature: 0 });
+  assert.equal(viaCurl.choices[0].text, viaClient.choices[0].text);
+  const sse = execFileSync("curl", ["-sSN", "-H", "Content-Type: application/json", "-d",
+    JSON.stringify({ model: "stories260K", prompt: "Once upon a time", max_tokens: 24, temperature: 0, stream: true }),
+    `${baseURL}/completions`]).toString();
+  const events = sse.split("\n\n").filter((e) => e.startsWith("data: ")).map((e) => e.slice(6));
+  assert.equal(events.at(-1), "[DONE]");
+  const text = events.slice(0, -1).map((e) => JSON.parse(e)).map((c) => c.choices[0]?.text ?? "").join("");
+  assert.equal(text, viaClient.choices[0].text);
 });
