@@ -433,7 +433,6 @@ void step_loop::attribute(const gpu::attention_counters& before, std::span<job* 
   }
 }
 
-// The job's next token from its logits row; eos and stop strings end it at the next step.
 // The job's new tokens, text and logprobs since the last chunk (and clears them).
 token_chunk step_loop::take_chunk(job& j) {
   token_chunk c{j.id, std::move(j.new_tokens), std::move(j.pending_text),
@@ -461,6 +460,7 @@ std::span<const float> step_loop::processed_logits(job& j, std::span<const float
   return j.picked;
 }
 
+// The job's next token from its logits row; eos and stop strings end it at the next step.
 void step_loop::sample(job& j, std::span<const float> logits) {
   if (!j.prefilled()) j.prefill_done = clock_type::now();
   std::span<const float> scored;

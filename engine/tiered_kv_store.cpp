@@ -196,8 +196,13 @@ void tiered_kv_store::replan() {
   for (size_t i = 0; i < live_.size(); ++i) {
     tiered_sequence& s = *live_[i];
     const bool first = s.plan_.sequence != s.id();
-    if (first || s.plan_.phase != plan.sequences[i].phase)
+    if (first || s.plan_.phase != plan.sequences[i].phase) {
+      // A server runs for days: the log keeps the latest kMaxPhaseChanges transitions.
+      if (report_.phases.size() >= kMaxPhaseChanges)
+        report_.phases.erase(report_.phases.begin(),
+                             report_.phases.begin() + static_cast<std::ptrdiff_t>(kMaxPhaseChanges / 2));
       report_.phases.push_back({s.id(), s.length(), plan.sequences[i].phase});
+    }
     s.plan_ = plan.sequences[i];
   }
   const auto start = clock_type::now();

@@ -43,12 +43,15 @@ struct phase_change {
   kv_phase phase = kv_phase::one;
 };
 
+// The phase log's length limit (the oldest half is dropped when it is reached).
+inline constexpr size_t kMaxPhaseChanges = 16384;
+
 struct tier_report {
   tier_stats_array tiers;           // indexed by kv_tier
   uint64_t tokens_recomputed = 0;   // (token, layer) rows recomputed from hidden states
   uint64_t hidden_bytes_written = 0;
   double move_ms = 0.0;             // block moves between tiers (offload, promotion, spill)
-  std::vector<phase_change> phases;
+  std::vector<phase_change> phases;  // the latest kMaxPhaseChanges at most
   std::vector<std::string> warnings;
   std::string plan_reason;          // the latest plan's one-line explanation
   std::string peak_plan_reason;     // the explanation of the plan for the largest batch

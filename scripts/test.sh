@@ -4,7 +4,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
-# The official OpenAI Node client the HTTP tests drive alisa serve with (pinned, from npm).
+# The official OpenAI Node client the HTTP tests drive alisa serve with (pinned, from npm). Node
+# comes from Debian when the machine has none (a machine with its own node keeps it).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y \
+    --no-install-recommends nodejs npm >/dev/null || echo "test.sh: could not install node" >&2
+fi
 if command -v npm >/dev/null 2>&1; then
   (cd tests/cluster/openai_client && npm ci --no-audit --no-fund --loglevel=error) ||
     echo "test.sh: npm ci failed; the OpenAI client test will say why" >&2

@@ -352,17 +352,25 @@ TEST_F(ServeTest, AClientThatHangsUpCancelsItsJob) {
   EXPECT_EQ(metric("alisa:num_requests_running "), 0);
 }
 
+// A raw TCP connection to 127.0.0.1:port (for clients that misbehave on purpose), or -1.
+int connect_loopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
+
 // A client of a non-streaming request that hangs up before the answer: its job is cancelled too.
 TEST(ServeHangUp, ANonStreamingClientThatLeavesCancelsItsJob) {
   // Slow enough to leave mid-job: 1,500 tokens of a 15M-parameter model take seconds.
   serve_process server({"--model", "synthetic:stories15m", "--context", "2048"});
   ASSERT_TRUE(server.ready()) << server.log();
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = connect_loopback(server.port());
+  ASSERT_GE(fd, 0);
   const std::string body = json{{"prompt", "Once upon a time"}, {"max_tokens", 1500},
                                 {"ignore_eos", true}, {"temperature", 0}}.dump();
   const std::string request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
@@ -494,12 +502,8 @@ TEST(ServeLimits, RequestsBeyondMaxPendingGet429WithRetryAfter) {
 TEST(ServeLimits, AStalledRequestIsCutOffAfterTheReadTimeout) {
   serve_process server({"--read-timeout", "1"});
   ASSERT_TRUE(server.ready()) << server.log();
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = connect_loopback(server.port());
+  ASSERT_GE(fd, 0);
   const std::string partial = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n";
   ASSERT_GT(::send(fd, partial.data(), partial.size(), 0), 0);
   auto [status, body] = server.post("/v1/completions", json{{"prompt", "a"}, {"max_tokens", 2}});
