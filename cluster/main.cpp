@@ -9,7 +9,6 @@
 #include "cluster/config_file.hpp"
 #include "cluster/eval_command.hpp"
 #include "cluster/log.hpp"
-#include "cluster/process_memory.hpp"
 #include "cluster/node_command.hpp"
 #include "cluster/run_command.hpp"
 #include "cluster/serve_command.hpp"
@@ -17,7 +16,6 @@
 #include "cluster/submit_command.hpp"
 
 int main(int argc, char** argv) {
-  alisa::cluster::return_freed_memory_promptly();
   CLI::App app{"alisa — LLM inference with a sparsity-aware, tiered KV cache"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every command");

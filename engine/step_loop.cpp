@@ -6,6 +6,7 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
+#include "engine/heap_trim.hpp"
 #include "engine/job_statistics.hpp"
 #include "engine/policy_selection.hpp"
 #include "engine/tiered_sequence.hpp"
@@ -19,6 +20,10 @@ namespace alisa::engine {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+
+// A step that fed at least this many prompt rows hands its freed transient buffers back
+// (engine/heap_trim.hpp); decode steps never trim.
+constexpr int kTrimAfterPromptRows = 256;
 
 double ms_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -373,6 +378,7 @@ step_report step_loop::step() {
   }
   attribute(before, order, requests);
   after_forward(order, requests, report);
+  if (stats_.prompt_rows >= kTrimAfterPromptRows) return_freed_heap();
   return report;
 }
 
