@@ -215,6 +215,7 @@ void generation_handler::stream(stream_job& s, const std::function<bool(std::str
     return !client_gone;
   };
   const actors::job_outcome o = backend_.run(s.job, watch);
+  s.slot.reset();  // the job ended: its place is free before the client reads [DONE]
   tracker.finish(o);
   if (client_gone || o.error == "cancelled") return;
   if (!o.error.empty()) {
