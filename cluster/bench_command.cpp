@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/decode_benchmark.hpp"
+#include "cluster/bench_attention.hpp"
 #include "cluster/bench_peer_link.hpp"
 #include "cluster/bench_prefill.hpp"
 #include "cluster/bench_remote_tier.hpp"
@@ -157,6 +158,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   add_bench_remote_tier_command(*bench, exit_code);
   add_bench_peer_link_command(*bench, exit_code);
   add_bench_prefill_command(*bench, exit_code);
+  add_bench_attention_command(*bench, exit_code);
   add_bench_serve_command(*bench, exit_code);
   auto flags = std::make_shared<bench_flags>();
   CLI::App* decode = bench->add_subcommand(

@@ -1,5 +1,6 @@
-// cpu_backend::attention — validation (shared: gpu/attention_validation.hpp), work split and
-// threading around attention_kernels.
+// cpu_backend::attention — validation (shared: gpu/attention_validation.hpp), then multi-row dense
+// items go to the tiled kernel (cpu_tiled_attention.cpp) and every other row to the per-row
+// kernel: work split and threading around attention_kernels below.
 //
 // Work rows are (item, query row, kv head) triples; each covers the `group` query heads of its kv
 // head, so K/V rows are read once per group. A row's list (identity for dense) is cut into blocks
@@ -66,6 +67,7 @@ attn::kv_view view_of(const kv_rows& r, int kv_head, int head_dim, int64_t total
 
 void cpu_backend::attention(std::span<const attention_item> items, const attention_shape& shape) {
   validate_attention(items, shape);
+  tiled_attention(items, shape);  // prefill chunks; the rest below, row by row
   const int group = shape.num_heads / shape.num_kv_heads;
   const int hd = shape.head_dim;
   const int kvh = shape.num_kv_heads;
@@ -79,7 +81,7 @@ void cpu_backend::attention(std::span<const attention_item> items, const attenti
   bool any_mass = false;
   for (size_t i = 0; i < items.size(); ++i) {
     const attention_item& it = items[i];
-    if (it.num_rows == 0) continue;
+    if (it.num_rows == 0 || attends_tiled(it)) continue;
     const bool sparse = it.tokens && !it.tokens->dense;
     const int mass_rows = it.mass ? it.mass_rows.num_rows : 0;
     const int64_t cols = sparse ? it.tokens->list_size : int64_t{it.past_len} + it.num_rows;

@@ -54,13 +54,17 @@ class cpu_backend final : public backend {
   void append_kv(const kv_rows& dst, int length, const float* rows, int n) override;
   void gather_kv(const kv_rows& src, const int32_t* offsets, int n, bool staged,
                  float* out) override;
-  // cpu_attention.cpp: one kernel path for dense (identity list) and sparse rows, see
-  // attention_kernels.hpp.
+  // cpu_attention.cpp: multi-row dense items (prefill chunks) by query tiles
+  // (tiled_attention_kernels.hpp), every other row by the per-row kernel (attention_kernels.hpp),
+  // one path for dense (identity list) and sparse rows.
   void attention(std::span<const attention_item> items, const attention_shape& shape) override;
   void synchronize() override {}
   double measure_read_bandwidth_gbs(size_t bytes, int repetitions) override;
 
  private:
+  // cpu_tiled_attention.cpp: the items attends_tiled() accepts; the others are left untouched.
+  static bool attends_tiled(const attention_item& item);
+  void tiled_attention(std::span<const attention_item> items, const attention_shape& shape);
   void run_linear(const float* x, int n, const weight_matrix& w, float* y, bool row_exact);
   void convert_into(const model::tensor_view& src, void* dst, dtype type);
   float* scratch(int thread, size_t floats);  // per-thread buffer, grown (never shrunk) on demand
