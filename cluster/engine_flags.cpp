@@ -29,9 +29,10 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
                  "context length of a synthetic model (0 = the preset's own)")
       ->capture_default_str();
   app.add_option("--max-prefill-tokens", o.max_prefill_tokens,
-                 "prompt tokens all prefilling jobs feed in one step together: a longer prompt is "
-                 "prefilled over several steps while other jobs keep decoding (0 = every prompt "
-                 "whole in one step)")
+                 "prompt tokens all prefilling jobs feed in one step together, each weighted by "
+                 "the keys it attends to (deep in a long prompt a row counts for several): a "
+                 "longer prompt is prefilled over several steps while other jobs keep decoding "
+                 "(0 = every prompt whole in one step)")
       ->capture_default_str();
   add_attention_flags(app, flags);
   add_tier_flags(app, flags);

@@ -21,9 +21,11 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-// A step that fed at least this many prompt rows hands its freed transient buffers back
-// (engine/heap_trim.hpp); decode steps never trim.
-constexpr int kTrimAfterPromptRows = 256;
+// A step whose prompt chunk (several rows) reached this far into its prompt hands its freed
+// transient buffers back (engine/heap_trim.hpp): they grow with the positions a chunk attends
+// to (a tiered store gathers all of them), not with its rows. Decode steps and one-row prompt
+// steps (teacher-forced scoring) never trim.
+constexpr int64_t kTrimAfterPromptReach = 256;
 
 double ms_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -92,7 +94,7 @@ struct step_loop::job {
 step_loop::step_loop(local_engine& engine)
     : step_loop(engine, engine.options().max_prefill_tokens) {}
 step_loop::step_loop(local_engine& engine, int max_prefill_tokens)
-    : engine_(engine), max_prefill_tokens_(max_prefill_tokens) {}
+    : engine_(engine), max_prefill_tokens_(max_prefill_tokens), cost_(engine.config()) {}
 step_loop::~step_loop() = default;
 
 std::optional<std::string> step_loop::add(const submit_job& s, job_extras extras) {
@@ -316,16 +318,22 @@ void step_loop::end_finished_jobs(step_report& report) {
 // Each running job's rows for this step: its next token when decoding, else the next chunk of its
 // prompt (or of its tokens, when resumed after preemption) within the step's prefill budget.
 void step_loop::plan_rows(std::vector<job*>& order, std::vector<gpu::forward_request>& requests) {
-  const int budget = max_prefill_tokens_ > 0 ? max_prefill_tokens_ : std::numeric_limits<int>::max();
-  int prefill_left = budget;
+  // The budget is in token-equivalents (prefill_cost): rows deep in a long prompt cost more.
+  double prefill_left = max_prefill_tokens_ > 0 ? max_prefill_tokens_
+                                                : std::numeric_limits<double>::infinity();
+  bool first_chunk = true;
   for (auto& [id, jp] : jobs_) {
     job& j = *jp;
     if (!j.running) continue;
     const bool prompt_step = j.pending_rows() > 1 || !j.prefilled();
-    const int rows = prompt_step ? prompt_chunk(j, prefill_left, prefill_left == budget) : 1;
+    const int rows = prompt_step ? prompt_chunk(j, prefill_left, first_chunk) : 1;
     if (rows <= 0) continue;  // the budget is spent: it prefills in a later step
     (prompt_step ? stats_.prompt_rows : stats_.decode_rows) += rows;
-    if (prompt_step) prefill_left -= rows;
+    if (prompt_step) {
+      prefill_left -= cost_.of_rows(j.fed, rows);
+      first_chunk = false;
+      if (rows > 1) stats_.prompt_reach = std::max<int64_t>(stats_.prompt_reach, j.fed + rows);
+    }
     const bool final_rows = j.fed + rows == static_cast<int>(j.tokens.size());
     const bool teacher_forced = j.extras.prompt_rows_per_step == 1;
     // A chunked prompt's earlier chunks run without the selection (dense, unobserved); it sees
@@ -340,13 +348,17 @@ void step_loop::plan_rows(std::vector<job*>& order, std::vector<gpu::forward_req
 }
 
 // Prompt rows job `j` feeds this step: what is left of its prompt, within `left` (the step's
-// budget still free) and its own cap. When it must be cut, the final chunk keeps the rows its
-// selection needs together (at least two, so it stays a dense prefill step, not a decode step);
-// a final chunk larger than the whole budget runs alone in a step (`first`) rather than never.
-int step_loop::prompt_chunk(const job& j, int left, bool first) const {
+// budget still free, in token-equivalents) and its own cap. When it must be cut, the final chunk
+// keeps the rows its selection needs together (at least two, so it stays a dense prefill step,
+// not a decode step); the step's first chunk always gets at least one row (a row deep in a long
+// prompt may cost more than the whole budget) and a final chunk larger than the whole budget
+// runs alone in a step (`first`) rather than never.
+int step_loop::prompt_chunk(const job& j, double left, bool first) const {
   const int pending = j.pending_rows();
-  int limit = std::min(left, j.capacity - j.fed);
-  if (j.extras.prompt_rows_per_step > 0) limit = std::min(limit, j.extras.prompt_rows_per_step);
+  int cap = j.capacity - j.fed;
+  if (j.extras.prompt_rows_per_step > 0) cap = std::min(cap, j.extras.prompt_rows_per_step);
+  int limit = cost_.rows_within(j.fed, cap, left);
+  if (first && cap > 0) limit = std::max(limit, 1);
   if (pending <= limit) return pending;
   if (j.extras.prompt_rows_per_step == 1) return limit;  // teacher-forced: row by row
   int tail = 0;
@@ -378,7 +390,7 @@ step_report step_loop::step() {
   }
   attribute(before, order, requests);
   after_forward(order, requests, report);
-  if (stats_.prompt_rows >= kTrimAfterPromptRows) return_freed_heap();
+  if (stats_.prompt_reach >= kTrimAfterPromptReach) return_freed_heap();
   return report;
 }
 

@@ -7,8 +7,9 @@
 //   1. ends jobs that reached max_tokens or their capacity;
 //   2. admits waiting jobs whose device working set fits the device KV pool (admission below);
 //   3. gives every running job its rows: one token when it decodes, a chunk of its prompt when it
-//      prefills (all prefilling jobs together feed at most max_prefill_tokens rows: chunked
-//      prefill, so a long prompt never stalls the decoding jobs for more than one chunk). Chunks
+//      prefills (all prefilling jobs together feed at most max_prefill_tokens token-equivalents,
+//      rows weighted by the keys they attend to (prefill_cost): chunked prefill, so a long prompt
+//      never stalls the decoding jobs for more than one chunk of about the same cost). Chunks
 //      never change a job's output: the earlier ones run dense without its selection, the final
 //      one holds the rows the selection scores (attention_selection::prefill_tail_rows: SWA's
 //      window; H2O needs the whole prompt in one step, which then may exceed the budget);
@@ -50,6 +51,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/local_engine.hpp"
+#include "engine/prefill_cost.hpp"
 #include "proto/messages.hpp"
 
 namespace alisa::engine {
@@ -69,6 +71,7 @@ struct job_extras {
 // What the last step() did, for benchmarks that time steps.
 struct step_stats {
   int prompt_rows = 0;   // prompt (or recompute) rows fed
+  int64_t prompt_reach = 0;  // the furthest position a multi-row prompt chunk reached (+1)
   int decode_rows = 0;   // single-token decode rows fed
   int sampled = 0;       // tokens sampled
   int preempted = 0;     // jobs preempted before it (--policy vllm)
@@ -117,7 +120,7 @@ class step_loop {
   void fail(job& j, const std::string& reason, step_report& report);
   int device_slots_needed(const job& j) const;
   void plan_rows(std::vector<job*>& order, std::vector<gpu::forward_request>& requests);
-  int prompt_chunk(const job& j, int left, bool first) const;
+  int prompt_chunk(const job& j, double left, bool first) const;
   void after_forward(std::span<job* const> order, std::span<const gpu::forward_request> requests,
                      step_report& report);
   void finish(job& j, finish_reason reason, step_report& report);
@@ -130,6 +133,7 @@ class step_loop {
 
   local_engine& engine_;
   int max_prefill_tokens_;
+  prefill_cost cost_;  // what the budget counts
   job_map jobs_;                  // by request id: a stable batch order
   std::deque<uint64_t> waiting_;  // not admitted (or preempted), in admission order
   std::vector<float> logits_;

@@ -113,7 +113,14 @@ bool tiered_kv_store::fetch_rows(const tiered_sequence& seq, int layer, int bloc
     std::optional<std::string_view> value;
     if (const auto* ready = seq.prefetched(block, which)) {  // fetched with the layer's batch
       sliced = true;
-      if (ready->ok()) value = std::string_view(**ready);
+      if (ready->ok()) {
+        value = std::string_view(**ready);
+      } else if (absl::IsDataLoss(ready->status())) {
+        report_.warnings.push_back(absl::StrCat("sequence ", seq.id(), " layer ", layer, " block ",
+                                                block, ": ", std::string(ready->status().message()),
+                                                "; recomputing it"));
+        warn_(report_.warnings.back());
+      }
     } else {
       value = load_rows(e.tier, seq.id(), layer, block, which, offsets, buffer, sliced);
     }

@@ -118,24 +118,43 @@ void tiered_sequence::gather(int layer, std::span<const int32_t> positions, floa
                              float* values, std::vector<int32_t>& recompute,
                              float* recompute_hidden) {
   recompute.clear();
-  prefetch_remote_rows(layer, positions);
-  for (size_t first = 0; first < positions.size();) {
-    const int block = positions[first] / kv_block_tokens;
-    size_t count = 1;
-    while (first + count < positions.size() && positions[first + count] / kv_block_tokens == block)
-      ++count;
-    gather_block(layer, block, positions, first, count, keys, values, recompute,
-                 recompute_hidden);
-    first += count;
+  // Windows of blocks whose selected rows total about kPrefetchBytes are read together (one
+  // batch per store), then copied out: a dense gather of a long context never holds more than a
+  // window of fetched rows besides its destination.
+  const uint64_t row_bytes = store_.geometry_.kv_row_bytes;
+  for (size_t begin = 0; begin < positions.size();) {
+    size_t end = begin;
+    while (end < positions.size() &&
+           (end == begin || (end - begin + 1) * row_bytes <= kPrefetchBytes)) {
+      const int block = positions[end] / kv_block_tokens;
+      while (end < positions.size() && positions[end] / kv_block_tokens == block) ++end;
+    }
+    const auto window = positions.subspan(begin, end - begin);
+    prefetch_rows(layer, window);
+    for (size_t first = begin; first < end;) {
+      const int block = positions[first] / kv_block_tokens;
+      size_t count = 1;
+      while (first + count < end && positions[first + count] / kv_block_tokens == block) ++count;
+      gather_block(layer, block, positions, first, count, keys, values, recompute,
+                   recompute_hidden);
+      first += count;
+    }
+    prefetched_.clear();
+    begin = end;
   }
-  prefetched_.clear();
   store_.backend_.commit_uploads();  // the staged host/NVMe rows are visible to what follows
 }
 
-void tiered_sequence::prefetch_remote_rows(int layer, std::span<const int32_t> positions) {
+void tiered_sequence::prefetch_rows(int layer, std::span<const int32_t> positions) {
   prefetched_.clear();
   storage::block_store* host = store_.store_for(kv_tier::host);
-  if (!host || !host->is_remote()) return;
+  if (host && host->is_remote()) prefetch_tier(kv_tier::host, *host, layer, positions);
+  if (storage::block_store* nvme = store_.store_for(kv_tier::nvme))
+    prefetch_tier(kv_tier::nvme, *nvme, layer, positions);
+}
+
+void tiered_sequence::prefetch_tier(kv_tier tier, storage::block_store& store, int layer,
+                                    std::span<const int32_t> positions) {
   std::vector<int> blocks;
   std::vector<std::vector<int32_t>> offsets;  // per block; the requests point into them
   for (size_t first = 0; first < positions.size();) {
@@ -143,7 +162,7 @@ void tiered_sequence::prefetch_remote_rows(int layer, std::span<const int32_t> p
     size_t count = 1;
     while (first + count < positions.size() && positions[first + count] / kv_block_tokens == block)
       ++count;
-    if (blocks_[layer][block].tier == kv_tier::host) {
+    if (blocks_[layer][block].tier == tier) {
       blocks.push_back(block);
       auto& rows = offsets.emplace_back(count);
       for (size_t i = 0; i < count; ++i) rows[i] = positions[first + i] % kv_block_tokens;
@@ -157,7 +176,7 @@ void tiered_sequence::prefetch_remote_rows(int layer, std::span<const int32_t> p
       requests.push_back({{id_, static_cast<uint16_t>(layer), part,
                            static_cast<uint32_t>(blocks[b])},
                           offsets[b]});
-  auto answers = host->get_rows_batch(requests);
+  auto answers = store.get_rows_batch(requests);
   for (size_t r = 0; r < requests.size(); ++r)
     prefetched_.emplace(static_cast<int>(requests[r].key.block) * 2 +
                             (requests[r].key.part == kv_part::values ? 1 : 0),

@@ -16,6 +16,7 @@
 #include "gpu/kv_source.hpp"
 #include "proto/kv_tier.hpp"
 #include "scheduler/phase_planner.hpp"
+#include "storage/block_store.hpp"
 
 namespace alisa::engine {
 
@@ -65,9 +66,12 @@ class tiered_sequence final : public gpu::kv_source {
   bool fetch_hidden_rows(int layer, int block, std::span<const int32_t> positions, size_t first,
                          size_t count, size_t recompute_index, float* recompute_hidden);
   void rebalance();
-  // Asks a remote host tier (memory nodes) for the rows of every host-resident block this
-  // layer's gather needs, in one batch per node, before the per-block loop reads them.
-  void prefetch_remote_rows(int layer, std::span<const int32_t> positions);
+  // Reads the rows of every block this layer's gather needs from a remote host tier (memory
+  // nodes: one batch per node) and from the NVMe tier (its reads run concurrently), before the
+  // per-block loop uses them.
+  void prefetch_rows(int layer, std::span<const int32_t> positions);
+  void prefetch_tier(kv_tier tier, storage::block_store& store, int layer,
+                     std::span<const int32_t> positions);
   // The prefetched rows of (block, part) of the current gather, or nullptr.
   const absl::StatusOr<std::string>* prefetched(int block, kv_part part) const;
 
@@ -82,7 +86,9 @@ class tiered_sequence final : public gpu::kv_source {
   std::vector<std::vector<float>> open_hidden_;      // [layer]: the open block's hidden rows
   std::vector<std::vector<std::vector<float>>> kept_hidden_;  // [layer][block] when kept
   std::vector<int32_t> offsets_;                     // scratch: a block's selected rows
-  // The current gather's prefetched remote rows, by block * 2 + part (keys 0, values 1).
+  // Fetched rows one gather window may hold (tiered_sequence::gather).
+  static constexpr uint64_t kPrefetchBytes = 2ull << 20;
+  // The current gather window's prefetched rows, by block * 2 + part (keys 0, values 1).
   std::map<int, absl::StatusOr<std::string>> prefetched_;
 };
 

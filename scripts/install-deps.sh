@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libcaf-dev libssl-dev librocksdb-dev zlib1g-dev libabsl-dev
+  libcaf-dev libssl-dev librocksdb-dev libdeflate-dev libabsl-dev
   libsentencepiece-dev nlohmann-json3-dev libhwy-dev
   libgtest-dev libgmock-dev libcli11-dev libcpp-httplib-dev libspdlog-dev
   python3-prometheus-client curl

@@ -27,6 +27,17 @@ std::string slice_rows(const block_view& view, std::span<const int32_t> offsets)
 
 }  // namespace
 
+absl::StatusOr<std::string> block_store::rows_of(const block_key& key, std::string_view whole,
+                                                 std::span<const int32_t> offsets) const {
+  if (offsets.empty()) return std::string(whole);
+  auto view = decode_block(whole, verifies_on_read());
+  if (!view.ok())
+    return absl::DataLossError(std::string(name()) + " store: " + to_string(key) + ": " +
+                               std::string(view.status().message()));
+  if (auto s = check_offsets(*view, offsets); !s.ok()) return s;
+  return slice_rows(*view, offsets);
+}
+
 absl::StatusOr<std::string_view> block_store::get_rows(const block_key& key,
                                                        std::span<const int32_t> offsets,
                                                        std::string& buffer) {
@@ -35,12 +46,9 @@ absl::StatusOr<std::string_view> block_store::get_rows(const block_key& key,
   std::string whole_buffer;
   auto whole = get(key, whole_buffer);
   if (!whole.ok()) return whole.status();
-  auto view = decode_block(*whole, verifies_on_read());
-  if (!view.ok())
-    return absl::DataLossError(std::string(name()) + " store: " + to_string(key) + ": " +
-                               std::string(view.status().message()));
-  if (auto s = check_offsets(*view, offsets); !s.ok()) return s;
-  buffer = slice_rows(*view, offsets);
+  auto rows = rows_of(key, *whole, offsets);
+  if (!rows.ok()) return rows.status();
+  buffer = std::move(*rows);
   return std::string_view(buffer);
 }
 

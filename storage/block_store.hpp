@@ -100,6 +100,13 @@ class block_store {
   // Makes what was put durable in the store's files (RocksDB: memtable -> table files), so the
   // I/O errors of writing them surface now. A no-op for the RAM store.
   virtual absl::Status flush() { return absl::OkStatus(); }
+
+ protected:
+  // What get_rows() returns for the stored value `whole` of `key`: whole when offsets is empty,
+  // else the rows at offsets re-encoded (checksum verified first when verifies_on_read()).
+  // Touches no store state, so a store may call it from reader threads.
+  absl::StatusOr<std::string> rows_of(const block_key& key, std::string_view whole,
+                                      std::span<const int32_t> offsets) const;
 };
 
 }  // namespace alisa::storage

@@ -1,5 +1,6 @@
 // The only file that includes RocksDB (design/architecture.md): everything else sees block_store.
 #include "storage/rocksdb_store.hpp"
+#include "storage/read_pool.hpp"
 
 #include <fcntl.h>
 #include <rocksdb/db.h>
@@ -13,6 +14,7 @@
 #include <map>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace alisa::storage {
 namespace {
@@ -97,6 +99,11 @@ absl::Status validate(const rocksdb_store_options& o) {
   return absl::OkStatus();
 }
 
+// Helper threads of get_rows_batch besides the caller: reads that miss the page cache wait on the
+// device, so a few in flight keep it busy; ones that hit it are copies and checksums, which the
+// caller's idle cores share.
+constexpr int kReadThreads = 3;
+
 class rocksdb_store final : public block_store {
  public:
   rocksdb_store(const rocksdb_store_options& options, std::unique_ptr<rocksdb::DB> db)
@@ -145,6 +152,43 @@ class rocksdb_store final : public block_store {
                                  std::to_string(it->second));
     }
     return std::string_view(buffer);
+  }
+
+  // A layer's reads at once: the size map is read here (this thread owns it); the database
+  // reads, size checks, checksum verification and slicing run on the read pool (RocksDB's Get
+  // is thread-safe).
+  std::vector<absl::StatusOr<std::string>> get_rows_batch(
+      std::span<const row_request> requests) override {
+    std::vector<absl::StatusOr<std::string>> out;
+    std::vector<std::string> keys(requests.size());
+    std::vector<uint64_t> sizes(requests.size());
+    out.reserve(requests.size());
+    for (size_t i = 0; i < requests.size(); ++i) {
+      keys[i] = encode_key(requests[i].key);
+      const auto it = sizes_.find(keys[i]);
+      if (it == sizes_.end()) {
+        out.emplace_back(absl::NotFoundError(prefix() + "no value for " + to_string(requests[i].key)));
+      } else {
+        sizes[i] = it->second;
+        out.emplace_back(absl::UnknownError("not read"));
+      }
+    }
+    reads_.run(requests.size(), [&](size_t i) {
+      if (absl::IsNotFound(out[i].status())) return;
+      std::string whole;
+      const rocksdb::Status s = db_->Get(read_options_, keys[i], &whole);
+      if (!s.ok()) {
+        out[i] = error("get " + to_string(requests[i].key), s);
+      } else if (whole.size() != sizes[i]) {
+        out[i] = absl::DataLossError(prefix() + "get " + to_string(requests[i].key) + ": read " +
+                                     std::to_string(whole.size()) + " bytes, stored " +
+                                     std::to_string(sizes[i]));
+      } else {
+        out[i] = requests[i].offsets.empty() ? absl::StatusOr<std::string>(std::move(whole))
+                                             : rows_of(requests[i].key, whole, requests[i].offsets);
+      }
+    });
+    return out;
   }
 
   absl::Status erase(const block_key& key) override {
@@ -229,6 +273,7 @@ class rocksdb_store final : public block_store {
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions write_options_;
   rocksdb::ReadOptions read_options_;
+  read_pool reads_{kReadThreads};
   std::map<std::string, uint64_t> sizes_;  // encoded key -> value bytes, for every stored value
   uint64_t bytes_used_ = 0;
   uint64_t bytes_since_flush_ = 0;

@@ -192,6 +192,48 @@ TEST_P(BlockStoreContract, CorruptValueIsCaughtByTheCodec) {
   EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss);  // ...and the codec refuses them
 }
 
+// A batch answers each request as get_rows() would, in request order: whole values, row slices,
+// NotFound for an absent key, DataLoss for a corrupt value on a store that verifies reads, and
+// InvalidArgument for an offset outside the block (the RocksDB store reads the batch on its
+// read pool, so this is also its concurrency check).
+TEST_P(BlockStoreContract, ABatchOfRowReadsEqualsOneReadAtATime) {
+  auto store = open(64 << 20);
+  ASSERT_NE(store, nullptr);
+  std::vector<block_key> keys;
+  for (uint32_t b = 0; b < 24; ++b) {
+    keys.push_back({7, static_cast<uint16_t>(b % 3), kv_part::values, b});
+    const std::string rows = random_bytes(64 * 48, 100 + b);
+    ASSERT_EQ(store->put(keys.back(), encode_block({kv_part::values, kv_dtype_code(kv_dtype::f32),
+                                                    64, 48, 0}, rows, "")).outcome,
+              put_outcome::stored);
+  }
+  std::string corrupt = encode_block({kv_part::keys, kv_dtype_code(kv_dtype::f32), 64, 48, 0},
+                                     random_bytes(64 * 48, 5), "");
+  corrupt[block_header_bytes() + 10] ^= 0x01;
+  const block_key corrupt_key{7, 0, kv_part::keys, 99};
+  ASSERT_EQ(store->put(corrupt_key, corrupt).outcome, put_outcome::stored);
+  ASSERT_TRUE(store->flush().ok());
+
+  const std::vector<int32_t> some{0, 5, 6, 63}, none{}, outside{64};
+  std::vector<row_request> batch;
+  for (size_t i = 0; i < keys.size(); ++i) batch.push_back({keys[i], i % 2 ? some : none});
+  batch.push_back({{8, 0, kv_part::keys, 0}, some});  // absent
+  batch.push_back({corrupt_key, some});
+  batch.push_back({keys[0], outside});
+  const auto answers = store->get_rows_batch(batch);
+  ASSERT_EQ(answers.size(), batch.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::string buffer;
+    const auto one = store->get_rows(batch[i].key, batch[i].offsets, buffer);
+    ASSERT_TRUE(one.ok() && answers[i].ok()) << i;
+    EXPECT_TRUE(*answers[i] == std::string(*one)) << i;
+  }
+  EXPECT_EQ(answers[keys.size()].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(answers[keys.size() + 1].status().code(),
+            store->verifies_on_read() ? absl::StatusCode::kDataLoss : absl::StatusCode::kOk);
+  EXPECT_EQ(answers[keys.size() + 2].status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, BlockStoreContract, ::testing::Values("ram", "rocksdb"),
                          [](const auto& info) { return info.param; });
 
