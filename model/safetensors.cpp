@@ -107,16 +107,31 @@ absl::Status check_extent(const entry& e, uint64_t data_size, const std::string&
   return absl::OkStatus();
 }
 
-absl::Status check_no_overlap(std::vector<entry>& entries, const std::string& path) {
-  std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) { return a.begin < b.begin; });
+// The format's rule: the tensors tile the data section exactly, in offset order, with no gap, no
+// overlap and nothing after the last. A header length off by a few bytes (a JSON header padded
+// with spaces still parses) would otherwise shift every tensor silently; here it leaves a gap or
+// an excess at the end and is refused.
+absl::Status check_contiguous(std::vector<entry>& entries, uint64_t data_size,
+                              const std::string& path) {
+  std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t cursor = 0;
   const entry* previous = nullptr;
   for (const entry& e : entries) {
-    if (e.begin == e.end) continue;  // empty tensors occupy no bytes
-    if (previous != nullptr && e.begin < previous->end) {
-      return bad(path, absl::StrCat("tensors ", previous->name, " and ", e.name, " overlap"));
-    }
+    if (e.begin < cursor)
+      return bad(path, absl::StrCat("tensors ", previous ? previous->name : std::string("?"), " and ",
+                                    e.name, " overlap"));
+    if (e.begin > cursor)
+      return bad(path, absl::StrCat("data section has ", e.begin - cursor,
+                                    " unused bytes before tensor ", e.name, " (at offset ", cursor,
+                                    "): a wrong header length or offsets"));
+    cursor = e.end;
     previous = &e;
   }
+  if (cursor != data_size)
+    return bad(path, absl::StrCat("data section is ", data_size, " bytes but the tensors cover ",
+                                  cursor, ": a wrong header length or a truncated/extended file"));
   return absl::OkStatus();
 }
 
@@ -207,7 +222,7 @@ absl::StatusOr<tensor_table> parse_safetensors(const std::byte* data, size_t siz
     if (auto s = check_extent(*e, data_size, path); !s.ok()) return s;
     entries.push_back(std::move(*e));
   }
-  if (auto s = check_no_overlap(entries, path); !s.ok()) return s;
+  if (auto s = check_contiguous(entries, data_size, path); !s.ok()) return s;
 
   tensor_table table;
   for (const entry& e : entries) {

@@ -79,6 +79,24 @@ TEST(Safetensors, RejectsOverlappingTensors) {
                "overlap");
 }
 
+// A header length one byte short still parses (the JSON is padded with spaces) and would shift
+// every tensor by a byte; the data section must be tiled exactly by the tensors, so the stray
+// byte, a gap between tensors and bytes after the last one are all refused.
+TEST(Safetensors, RejectsAHeaderLengthOffByOneAGapAndTrailingBytes) {
+  const std::string header = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  std::string padded = header;
+  while (padded.size() % 8 != 0) padded.push_back(' ');
+  ASSERT_GT(padded.size(), header.size()) << "the test needs padding to cut into";
+  ASSERT_TRUE(parse(safetensors_image(header, data_of(8))).ok());
+  expect_error(safetensors_image(header, data_of(8), static_cast<int64_t>(padded.size()) - 1),
+               "data section is 9 bytes but the tensors cover 8");
+  expect_error(safetensors_image(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                 R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+                                 data_of(12)),
+               "4 unused bytes before tensor b");
+  expect_error(safetensors_image(header, data_of(12)), "data section is 12 bytes but the tensors cover 8");
+}
+
 TEST(Safetensors, RejectsUnknownDtypeByName) {
   expect_error(safetensors_image(R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", data_of(8)),
                "unsupported dtype 'I64'");
