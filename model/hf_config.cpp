@@ -1,6 +1,9 @@
 #include "model/hf_config.hpp"
 
+#include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
 
@@ -21,21 +24,24 @@ class fields {
   absl::StatusOr<int> required_int(const char* name) const {
     auto it = j_.find(name);
     if (it == j_.end() || it->is_null()) return error(absl::StrCat("missing required field ", name));
-    if (!it->is_number_integer()) return error(absl::StrCat("field ", name, " is not an integer"));
-    return it->get<int>();
+    return to_int(name, *it);
   }
   absl::StatusOr<int> optional_int(const char* name, int fallback) const {
     auto it = j_.find(name);
     if (it == j_.end() || it->is_null()) return fallback;
-    if (it->is_array() && !it->empty() && it->front().is_number_integer()) return it->front().get<int>();  // eos lists
-    if (!it->is_number_integer()) return error(absl::StrCat("field ", name, " is not an integer"));
-    return it->get<int>();
+    if (it->is_array() && !it->empty() && it->front().is_number_integer())
+      return to_int(name, it->front());  // eos lists
+    return to_int(name, *it);
   }
   absl::StatusOr<float> optional_float(const char* name, float fallback) const {
     auto it = j_.find(name);
     if (it == j_.end() || it->is_null()) return fallback;
     if (!it->is_number()) return error(absl::StrCat("field ", name, " is not a number"));
-    return it->get<float>();
+    const double value = it->get<double>();
+    // A value past float's range would become inf (or a NaN downstream) without a word.
+    if (!std::isfinite(value) || std::fabs(value) > std::numeric_limits<float>::max())
+      return error(absl::StrCat("field ", name, " = ", it->dump(), " is out of range for a float"));
+    return static_cast<float>(value);
   }
   absl::StatusOr<bool> optional_bool(const char* name, bool fallback) const {
     auto it = j_.find(name);
@@ -50,6 +56,19 @@ class fields {
   bool present_non_null(const char* name) const {
     auto it = j_.find(name);
     return it != j_.end() && !it->is_null();
+  }
+  // An integer field as int, refusing values a 32-bit int cannot hold (get<int>() would truncate:
+  // a vocab_size of 2^32 + 512 became 512).
+  absl::StatusOr<int> to_int(const char* name, const json& v) const {
+    if (!v.is_number_integer()) return error(absl::StrCat("field ", name, " is not an integer"));
+    const bool fits = v.is_number_unsigned()
+                          ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int>::max())
+                          : v.get<int64_t>() >= std::numeric_limits<int>::min() &&
+                                v.get<int64_t>() <= std::numeric_limits<int>::max();
+    if (!fits)
+      return error(absl::StrCat("field ", name, " = ", v.dump(), " is out of range (at most ",
+                                std::numeric_limits<int>::max(), ")"));
+    return v.get<int>();
   }
   absl::Status error(const std::string& problem) const {
     return absl::InvalidArgumentError(absl::StrCat(path_, ": ", problem));

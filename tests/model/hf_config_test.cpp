@@ -51,6 +51,21 @@ TEST(HfConfig, MissingRequiredFieldIsNamed) {
   EXPECT_TRUE(message_contains(c.status(), "dir/config.json: missing required field hidden_size"));
 }
 
+// Integers beyond a 32-bit int and floats beyond float's range are refused by name, not
+// truncated (vocab_size 2^32 + 512 used to load as 512) or turned into inf.
+TEST(HfConfig, OutOfRangeNumbersAreRefusedNotTruncated) {
+  for (auto [field, value, needle] :
+       {std::tuple{"vocab_size", nlohmann::json(uint64_t{4294967808}), "field vocab_size = 4294967808 is out of range"},
+        {"hidden_size", nlohmann::json(int64_t{-3000000000}), "field hidden_size = -3000000000 is out of range"},
+        {"rms_norm_eps", nlohmann::json(1e300), "field rms_norm_eps = 1e+300 is out of range for a float"}}) {
+    nlohmann::json j = alisa::testing::tiny_llama().config;
+    j[field] = value;
+    auto c = parse_hf_config(j.dump(), "config.json");
+    ASSERT_FALSE(c.ok()) << field;
+    EXPECT_TRUE(message_contains(c.status(), needle)) << c.status();
+  }
+}
+
 TEST(HfConfig, UnsupportedArchitectureIsNamed) {
   nlohmann::json j = alisa::testing::tiny_llama().config;
   j["architectures"] = {"GPT2LMHeadModel"};
