@@ -10,6 +10,7 @@
 #include "cluster/eval_command.hpp"
 #include "cluster/log.hpp"
 #include "cluster/node_command.hpp"
+#include "cluster/output_check.hpp"
 #include "cluster/run_command.hpp"
 #include "cluster/serve_command.hpp"
 #include "cluster/status_command.hpp"
@@ -53,10 +54,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> reversed(expanded->rbegin(), expanded->rend());  // CLI11's order
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help / --help-all
+    if (e.get_exit_code() == 0) return alisa::cluster::finish_output(app.exit(e));  // --help
     // Usage errors in the same one-line style as every other error, exit status 2.
     std::cerr << "alisa: error: " << e.what() << " (see --help)" << std::endl;
     return 2;
   }
-  return exit_code;
+  return alisa::cluster::finish_output(exit_code);
 }

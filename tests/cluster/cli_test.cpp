@@ -45,6 +45,19 @@ run_result alisa(const std::string& args) {
   return r;
 }
 
+// As alisa(), with stdout sent to /dev/full (every write fails with ENOSPC).
+run_result alisa_to_full_disk(const std::string& args) {
+  const std::string err = (std::filesystem::temp_directory_path() /
+                           ("alisa_cli_full_" + std::to_string(::getpid()) + ".txt")).string();
+  const std::string cmd = std::string(ALISA_BINARY_DIR) + "/bin/alisa " + args + " >/dev/full 2>" + err;
+  const int status = std::system(cmd.c_str());
+  run_result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = slurp(err);
+  std::filesystem::remove(err);
+  return r;
+}
+
 int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 void expect_one_line_error(const run_result& r, const std::string& needle) {
@@ -400,6 +413,14 @@ TEST(cli, bench_decode_sweeps_batch_sizes_per_policy) {
   EXPECT_GT(j["sweep"][1]["throughput_tokens_per_s"]["median"].get<double>(), 0.0);
   // 6 sequences of 96 tokens need 2 blocks per layer each; 192 KiB holds 6 per layer: preemption.
   EXPECT_GT(j["sweep"][1]["num_preemptions"].get<int>(), 0);
+}
+
+// Output that could not be written is a failure, not exit 0 (a full disk under `run --json > f`).
+TEST(cli, a_failed_write_to_stdout_is_an_error) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this machine";
+  expect_one_line_error(alisa_to_full_disk("run --max-tokens 4 --prompt hi --json"),
+                        "writing standard output failed");
+  expect_one_line_error(alisa_to_full_disk("--help"), "writing standard output failed");
 }
 
 }  // namespace
