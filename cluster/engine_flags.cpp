@@ -19,6 +19,10 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
                  "default: found next to the model");
   app.add_option("--dtype", flags.dtype_name, "storage dtype of the weights: fp32, bf16, fp16")
       ->capture_default_str();
+  app.add_option("--check-weights", flags.check_weights,
+                 "refuse weights holding NaN or inf, naming the tensor: on, off, or auto (on for "
+                 "model files under 2 GiB; one pass over the weights at load)")
+      ->capture_default_str();
   app.add_option("--threads", o.num_threads, "CPU threads (0 = all hardware threads)")
       ->capture_default_str();
   app.add_option("--backend", flags.backend_name,
@@ -53,7 +57,7 @@ void add_tier_flags(CLI::App& app, engine_flags& flags) {
                  "device KV pool size, e.g. 512MiB; enables the tiered store (unset: each sequence "
                  "gets a dense device cache)");
   app.add_option("--host-kv-budget", flags.host_budget, "host RAM tier size, e.g. 8GiB");
-  app.add_option("--nvme-dir", t.nvme_dir, "directory of the NVMe (RocksDB) tier; wiped at start");
+  app.add_option("--nvme-dir", t.nvme_dir, "directory of the NVMe (RocksDB) tier: new, empty, or one alisa made (a non-empty directory of other files is refused); made owner-only, its files removed at exit");
   app.add_option("--nvme-kv-budget", flags.nvme_budget, "NVMe tier size, e.g. 64GiB");
   app.add_option("--force-phase", t.force_phase,
                  "alisa: force phase 2 (offload all but the newest block) or 3 (drop and recompute "
@@ -144,6 +148,11 @@ std::optional<std::string> finish_engine_flags(engine_flags& flags) {
   auto type = parse_dtype(flags.dtype_name);
   if (!type) return "--dtype must be one of fp32, bf16, fp16; got '" + flags.dtype_name + "'";
   flags.options.weight_type = *type;
+  using check = model::load_options::weight_check;
+  if (flags.check_weights == "auto") flags.options.check_weights = check::automatic;
+  else if (flags.check_weights == "on") flags.options.check_weights = check::on;
+  else if (flags.check_weights == "off") flags.options.check_weights = check::off;
+  else return "--check-weights must be one of auto, on, off; got '" + flags.check_weights + "'";
   if (flags.backend_name == "cpu") {
     flags.options.backend = gpu::backend_kind::cpu;
   } else if (flags.backend_name == "cuda") {

@@ -15,6 +15,7 @@ namespace alisa::cluster {
 struct engine_flags {
   engine::engine_options options;
   std::string dtype_name = "fp32";
+  std::string check_weights = "auto";
   std::string backend_name = "auto";
   std::string attention_name = "dense";
   std::string kv_dtype_name = "fp32";

@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
   model::load_options load;
   load.max_position_embeddings = options.context_length;
   load.synthetic_dtype = options.weight_type;  // generate big presets directly in the target dtype
+  load.check_weights = options.check_weights;
   if (auto bad = options.attention.validate()) return absl::InvalidArgumentError(*bad);
   if (auto bad = options.tiers.validate()) return absl::InvalidArgumentError(*bad);
   if (options.tiers.policy != scheduler::kv_policy::alisa &&

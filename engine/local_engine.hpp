@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/generation.hpp"
+#include "model/load_model.hpp"
 #include "engine/tier_options.hpp"
 #include "engine/tiered_kv_store.hpp"
 #include "gpu/backend.hpp"
@@ -25,6 +26,8 @@ struct engine_options {
   std::string model = "stories260K";  // --model: stories260K (built in), HF dir, llama2.c .bin, synthetic:NAME
   std::string tokenizer;                 // --tokenizer: overrides auto-detection when set
   dtype weight_type = dtype::f32;        // --dtype: storage dtype of the weights
+  // --check-weights: refuse NaN/inf weights at load (model/weight_check.hpp).
+  model::load_options::weight_check check_weights = model::load_options::weight_check::automatic;
   int num_threads = 0;                   // --threads: 0 = every hardware thread
   gpu::backend_kind backend = gpu::backend_kind::cpu;
   int context_length = 0;                // --context: > 0 overrides a synthetic preset's context

@@ -421,6 +421,15 @@ void step_loop::after_forward(std::span<job* const> order,
     if (j.extras.score_only) {
       ended = finish_reason::length;
     } else {
+      // NaN or inf logits (an overflow in the activations, or weights no check caught) would
+      // sample garbage or an immediate EOS: the job fails instead, naming where.
+      if (!std::all_of(last.begin(), last.end(), [](float x) { return std::isfinite(x); })) {
+        fail(j, absl::StrCat("the model produced non-finite logits at position ", j.fed - 1,
+                             " (generated token ", j.num_generated + 1,
+                             "): its weights or activations overflowed; nothing was sampled"),
+             report);
+        continue;
+      }
       sample(j, last);
       ++stats_.sampled;
       ended = j.stop_reason;

@@ -9,6 +9,7 @@
 #include "model/hf_loader.hpp"
 #include "model/llama2c_loader.hpp"
 #include "model/synthetic.hpp"
+#include "model/weight_check.hpp"
 
 namespace alisa::model {
 namespace {
@@ -37,7 +38,15 @@ absl::StatusOr<model_weights> load_model(const std::string& spec, const load_opt
   // The parsers avoid exceptions, but a bad_alloc on a huge synthetic preset (or a stray
   // nlohmann exception) must still become a Status, never escape to the caller.
   try {
-    return dispatch(spec, options);
+    auto weights = dispatch(spec, options);
+    if (!weights.ok()) return weights;
+    using check = load_options::weight_check;
+    const bool scan = options.check_weights == check::on ||
+                      (options.check_weights == check::automatic && !weights->synthetic &&
+                       weights->num_weight_bytes() < kCheckWeightsBelowBytes);
+    if (scan)
+      if (absl::Status s = check_finite_weights(*weights); !s.ok()) return s;
+    return weights;
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(absl::StrCat(
         spec, ": out of memory while loading (synthetic presets: try synthetic_dtype bf16)"));

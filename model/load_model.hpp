@@ -23,6 +23,10 @@ struct load_options {
   // Synthetic presets only: the storage dtype the weights are generated in (directly, never via an
   // fp32 copy). llama-2-7b is 27 GB in fp32 but 13.5 GB in bf16/fp16: use --dtype bf16 for it.
   dtype synthetic_dtype = dtype::f32;
+  // Refuse weights holding NaN/inf (weight_check.hpp): automatic = files whose weights are under
+  // kCheckWeightsBelowBytes (synthetic weights are finite by construction and skipped).
+  enum class weight_check { automatic, on, off };
+  weight_check check_weights = weight_check::automatic;
 };
 
 absl::StatusOr<model_weights> load_model(const std::string& spec, const load_options& options = {});

@@ -3,6 +3,7 @@
 // Linear weights are [out_features, in_features] (torch.nn.Linear). Absent optional tensors have
 // data == nullptr. The struct owns the memory its views point into (mmaps or buffers), so it must
 // outlive every backend copy made from it; it is movable, not copyable.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,5 +41,10 @@ struct model_weights {
   size_t num_parameters() const;
   size_t num_weight_bytes() const;  // bytes of every distinct tensor as stored
 };
+
+// Calls visit(name, tensor) for every tensor slot, present or not, named by its place in this
+// layout ("token_embedding", "layers.3.wq", ...). A tied lm_head is visited under both names.
+void for_each_named_tensor(const model_weights& w,
+                           const std::function<void(const std::string& name, const tensor_view&)>& visit);
 
 }  // namespace alisa::model

@@ -45,6 +45,45 @@ absl::Status create_directory(const std::string& directory) {
   return absl::OkStatus();
 }
 
+// The file that says alisa made this directory's contents: only then may open() destroy them.
+constexpr const char* kMarker = ".alisa-nvme-tier";
+
+// A directory that exists, holds anything and lacks the marker belongs to someone else: refused
+// (a user's --nvme-dir pointed at their files must not lose them). Otherwise the directory is
+// created if needed and marked. `created` tells whether this call made the directory.
+absl::Status claim_directory(const std::string& directory, bool& created) {
+  std::error_code ec;
+  created = !fs::exists(directory, ec);
+  if (!created && fs::is_directory(directory, ec) && !fs::exists(fs::path(directory) / kMarker, ec) &&
+      !fs::is_empty(directory, ec)) {
+    return absl::FailedPreconditionError(
+        directory_error_prefix(directory) + "is not empty and was not made by alisa (no " +
+        kMarker + " file); give an empty or new directory: alisa deletes what it keeps there");
+  }
+  if (absl::Status s = create_directory(directory); !s.ok()) return s;
+  // KV rows are user data: the directory is the owner's only (RocksDB creates its files 0644, and
+  // its Env's owner-only switch does not reach them), so no other user can open what is inside.
+  fs::permissions(directory, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(directory_error_prefix(directory) +
+                                         "cannot make it owner-only: " + ec.message());
+  }
+  const std::string marker = (fs::path(directory) / kMarker).string();
+  const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(directory_error_prefix(directory) +
+                                         "not writable: " + std::strerror(errno));
+  }
+  static constexpr char kText[] = "alisa NVMe KV tier: removed when alisa exits\n";
+  const bool wrote = ::write(fd, kText, sizeof kText - 1) == static_cast<ssize_t>(sizeof kText - 1);
+  ::close(fd);
+  if (!wrote) {
+    return absl::FailedPreconditionError(directory_error_prefix(directory) +
+                                         "not writable: " + std::strerror(errno));
+  }
+  return absl::OkStatus();
+}
+
 // Creating the directory can succeed where writing into it fails (read-only mount, full disk,
 // permissions): find out at open, with the OS's reason, rather than at the first flush.
 absl::Status probe_writable(const std::string& directory) {
@@ -116,7 +155,17 @@ class rocksdb_store final : public block_store {
     read_options_.fill_cache = false;
   }
 
-  ~rocksdb_store() override { db_->Close().PermitUncheckedError(); }
+  // Closes without flushing and removes what the store kept: the RocksDB files, the marker, and
+  // the directory when open() made it.
+  ~rocksdb_store() override {
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+    rocksdb::DestroyDB(options_.directory, make_db_options(options_)).PermitUncheckedError();
+    std::error_code ec;
+    fs::remove(fs::path(options_.directory) / kMarker, ec);
+    if (created_directory_ && fs::is_empty(options_.directory, ec)) fs::remove(options_.directory, ec);
+  }
+  void set_created_directory(bool created) { created_directory_ = created; }
 
   std::string_view name() const override { return "rocksdb"; }
   uint64_t budget_bytes() const override { return options_.budget_bytes; }
@@ -276,6 +325,7 @@ class rocksdb_store final : public block_store {
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions write_options_;
   rocksdb::ReadOptions read_options_;
+  bool created_directory_ = false;
   read_pool reads_{kReadThreads};
   std::map<std::string, uint64_t> sizes_;  // encoded key -> value bytes, for every stored value
   uint64_t bytes_used_ = 0;
@@ -287,7 +337,8 @@ class rocksdb_store final : public block_store {
 
 absl::StatusOr<std::unique_ptr<block_store>> open_rocksdb_store(const rocksdb_store_options& options) {
   if (absl::Status s = validate(options); !s.ok()) return s;
-  if (absl::Status s = create_directory(options.directory); !s.ok()) return s;
+  bool created = false;
+  if (absl::Status s = claim_directory(options.directory, created); !s.ok()) return s;
   if (absl::Status s = probe_writable(options.directory); !s.ok()) return s;
   const rocksdb::Options db_options = make_db_options(options);
   // The tier is a cache: whatever an earlier run left is stale. DestroyDB removes only RocksDB's
@@ -302,7 +353,9 @@ absl::StatusOr<std::unique_ptr<block_store>> open_rocksdb_store(const rocksdb_st
     return absl::FailedPreconditionError(directory_error_prefix(options.directory) +
                                          "cannot open: " + s.ToString());
   }
-  return std::make_unique<rocksdb_store>(options, std::unique_ptr<rocksdb::DB>(raw));
+  auto store = std::make_unique<rocksdb_store>(options, std::unique_ptr<rocksdb::DB>(raw));
+  store->set_created_directory(created);
+  return store;
 }
 
 absl::Status compact_rocksdb_store(block_store& store) {

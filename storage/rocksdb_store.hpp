@@ -2,7 +2,10 @@
 // rocksdb_store — the NVMe tier: a block_store backed by a RocksDB database in one directory.
 // The tier is a cache, not persistent state: opening destroys whatever an earlier run left in the
 // directory, writes skip the write-ahead log, and a crash loses the tier by design (the blocks are
-// recomputed). Options and the reasons for them: docs/formats.md, "KV blocks in the host and
+// recomputed). The directory is alisa's alone: open() refuses one that holds anything without
+// the `.alisa-nvme-tier` marker it writes (so a mistaken --nvme-dir never deletes a user's
+// files), the directory is made owner-only (0700: RocksDB's files inside are unreachable by other
+// users), and closing removes the files (and the directory, if open() created it). Options and the reasons for them: docs/formats.md, "KV blocks in the host and
 // NVMe tiers".
 //
 // Errors surface synchronously: put() flushes the memtable itself every write_buffer_bytes of
@@ -15,7 +18,7 @@
 // replaced since the last compaction, the store compacts the whole key space.
 //
 // Ownership and thread affinity: block_store.hpp. The destructor closes the database without
-// flushing (the next open discards it anyway) and leaves its files for that open to remove. After
+// flushing and removes its files; a crash leaves them for the next open to remove. After
 // a failed flush, closing takes about a second: RocksDB's background thread backs off that long.
 // This is the only storage header that names RocksDB, and it does not include it.
 #include <cstddef>
@@ -30,7 +33,7 @@
 namespace alisa::storage {
 
 struct rocksdb_store_options {
-  std::string directory;                // created if missing; its RocksDB files are destroyed on open
+  std::string directory;                // created if missing; must be empty or alisa's (marker)
   uint64_t budget_bytes = 0;            // must be > 0
   size_t write_buffer_bytes = 8 << 20;  // put() flushes after this many value bytes; > 0
   uint64_t compact_after_erased_bytes = 64 << 20;  // 0: only compact_rocksdb_store() compacts
@@ -38,7 +41,8 @@ struct rocksdb_store_options {
 
 // The store, or an error naming the directory and the reason: InvalidArgument for bad options,
 // FailedPrecondition when the directory cannot be created or written ("rocksdb store directory
-// /x: not writable: Permission denied", "...: is not a directory") or RocksDB refuses to open it
+// /x: not writable: Permission denied", "...: is not a directory"), holds files alisa did not put
+// there ("...: is not empty and was not made by alisa"), or RocksDB refuses to open it
 // (for example another process holds it).
 absl::StatusOr<std::unique_ptr<block_store>> open_rocksdb_store(const rocksdb_store_options& options);
 

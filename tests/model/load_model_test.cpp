@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "tests/model/status_matchers.hpp"
 #include "tests/support/reference_forward.hpp"
 #include "tests/support/safetensors_writer.hpp"
@@ -112,6 +115,29 @@ TEST(LoadModel, MissingTensorIsReported) {
   auto w = load_model(dir.path());
   ASSERT_FALSE(w.ok());
   EXPECT_TRUE(message_contains(w.status(), "missing tensor model.layers.0.mlp.up_proj.weight"));
+}
+
+// A NaN or inf weight would turn every logit into NaN (empty or garbage text, exit 0): refused
+// by name and element in every stored dtype, unless the check is turned off.
+TEST(LoadModel, NonFiniteWeightsAreRefusedByTensorName) {
+  for (dtype type : {dtype::f32, dtype::f16, dtype::bf16})
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+      temp_dir dir;
+      alisa::testing::tiny_llama_options o;
+      o.type = type;
+      hf_fixture m = alisa::testing::tiny_llama(o);
+      for (auto& t : m.tensors)
+        if (t.name == "model.layers.1.self_attn.k_proj.weight") t.values[5] = bad;
+      alisa::testing::write_hf_dir(dir.path(), m);
+      auto w = load_model(dir.path());
+      ASSERT_FALSE(w.ok()) << to_string(type);
+      EXPECT_TRUE(message_contains(w.status(), std::string("tensor layers.1.wk holds a non-finite value (") +
+                                                   (std::isnan(bad) ? "nan" : "-inf") + " at element 5"))
+          << w.status();
+      load_options unchecked;
+      unchecked.check_weights = load_options::weight_check::off;
+      EXPECT_TRUE(load_model(dir.path(), unchecked).ok());
+    }
 }
 
 TEST(LoadModel, TinyLlamaRoundTrip) {

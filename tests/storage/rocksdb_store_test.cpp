@@ -11,6 +11,9 @@
 #include <random>
 #include <string>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "storage/disk_usage.hpp"
 #include "storage/ram_store.hpp"
 #include "tests/storage/temp_dir.hpp"
@@ -47,31 +50,79 @@ void fill(block_store& store, uint64_t sequence, uint64_t bytes) {
 
 std::string message_of(const absl::Status& s) { return std::string(s.message()); }
 
-TEST(RocksdbStore, ReopeningGivesAFreshCache) {
+// A directory left by a run that did not close its store (a crash: the files and the marker
+// remain) is taken back and emptied by the next open.
+TEST(RocksdbStore, ReopeningAfterACrashGivesAFreshCache) {
   test::temp_dir dir;
   const rocksdb_store_options options{dir.sub("db"), 64 * mib};
-  {
-    auto store = open_or_fail(options);
-    ASSERT_NE(store, nullptr);
-    fill(*store, 1, 4 * mib);
-    ASSERT_TRUE(store->flush().ok());
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // the crashing run: fills the store and dies without closing it
+    auto store = open_rocksdb_store(options);
+    if (!store.ok()) ::_exit(1);
+    const std::string value = random_bytes(128 << 10, 1);
+    for (uint32_t i = 0; i < 32; ++i) (*store)->put({1, 0, kv_part::keys, i}, value);
+    ::_exit((*store)->flush().ok() ? 0 : 1);
   }
-  EXPECT_GE(directory_bytes(options.directory), 4 * mib);  // closing keeps the files...
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_GE(directory_bytes(options.directory), 4 * mib);  // the crash left its files...
   auto store = open_or_fail(options);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->num_values(), 0u);
-  EXPECT_EQ(store->bytes_used(), 0u);
   std::string buffer;
   EXPECT_EQ(store->get({1, 0, kv_part::keys, 0}, buffer).status().code(), absl::StatusCode::kNotFound);
   EXPECT_LT(directory_bytes(options.directory), 1 * mib);  // ...and the next open discards them
 }
 
-TEST(RocksdbStore, OpenKeepsFilesThatAreNotRocksdbs) {
+// Closing removes what the store kept: its files, the marker and the directory it created.
+TEST(RocksdbStore, ClosingRemovesItsFilesAndTheDirectoryItMade) {
+  test::temp_dir dir;
+  const rocksdb_store_options options{dir.sub("db"), 64 * mib};
+  {
+    auto store = open_or_fail(options);
+    ASSERT_NE(store, nullptr);
+    fill(*store, 1, 2 * mib);
+    ASSERT_TRUE(store->flush().ok());
+  }
+  EXPECT_FALSE(std::filesystem::exists(options.directory));
+  // A directory the user made is kept, empty.
+  std::filesystem::create_directories(dir.sub("mine"));
+  { auto store = open_or_fail({dir.sub("mine"), mib}); }
+  EXPECT_TRUE(std::filesystem::is_directory(dir.sub("mine")));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.sub("mine")));
+}
+
+// A directory that holds anything alisa did not put there is refused and left untouched.
+TEST(RocksdbStore, ANonEmptyDirectoryAlisaDidNotMakeIsRefused) {
   test::temp_dir dir;
   { std::ofstream(dir.sub("notes.txt")) << "keep me"; }
-  auto store = open_or_fail({dir.path().string(), mib});
-  ASSERT_NE(store, nullptr);
-  EXPECT_TRUE(std::filesystem::exists(dir.sub("notes.txt")));
+  const auto store = open_rocksdb_store({dir.path().string(), mib});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(message_of(store.status()).find("is not empty and was not made by alisa"),
+            std::string::npos) << store.status();
+  std::ifstream in(dir.sub("notes.txt"));
+  std::string text;
+  std::getline(in, text);
+  EXPECT_EQ(text, "keep me");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),
+                          std::filesystem::directory_iterator()), 1);
+}
+
+// KV rows are user data: the store's directory is its owner's only, so no other user can
+// reach the files inside (an existing empty directory given to it is made so too).
+TEST(RocksdbStore, TheDirectoryIsOwnerOnly) {
+  test::temp_dir dir;
+  std::filesystem::create_directories(dir.sub("given"));
+  std::filesystem::permissions(dir.sub("given"), std::filesystem::perms::all);
+  for (const std::string path : {dir.sub("db"), dir.sub("given")}) {
+    auto store = open_or_fail({path, 64 * mib});
+    ASSERT_NE(store, nullptr);
+    fill(*store, 1, 2 * mib);
+    ASSERT_TRUE(store->flush().ok());
+    EXPECT_EQ(std::filesystem::status(path).permissions(), std::filesystem::perms::owner_all) << path;
+  }
 }
 
 TEST(RocksdbStore, EraseAndCompactionReturnDiskSpace) {
