@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "gpu/backend.hpp"
 #include "proto/kv_dtype.hpp"
 
 namespace alisa::gpu::cpu::attn {
@@ -47,6 +48,21 @@ struct kv_view {
   int64_t offset = 0;                // kv_head * head_dim: the head's first channel
   int64_t quantized_len = 0;         // i8: positions below come from codes, the rest from staging
 };
+
+// One kv head of a cache's keys or values for an item of total_len positions (int8: its complete
+// chunks are codes, the rest staging).
+inline kv_view head_view(const kv_rows& r, int kv_head, int head_dim, int64_t total_len) {
+  kv_view v;
+  v.type = r.type;
+  v.data = r.data;
+  v.minimum = r.minimum;
+  v.scale = r.scale;
+  v.staging = r.staging;
+  v.kv_dim = r.kv_dim;
+  v.offset = int64_t{kv_head} * head_dim;
+  v.quantized_len = total_len / kv_chunk_tokens * kv_chunk_tokens;
+  return v;
+}
 
 // Floats of one block's partial: per head m, l, then o[head_dim].
 inline int64_t partial_floats(int group, int head_dim) {

@@ -50,18 +50,6 @@ struct row_sum {  // sum_rows: item.mass[kv_head][cols] = Σ_r temp[r][kv_head][
   int kv_head, num_kv_heads;
 };
 
-attn::kv_view view_of(const kv_rows& r, int kv_head, int head_dim, int64_t total_len) {
-  attn::kv_view v;
-  v.type = r.type;
-  v.data = r.data;
-  v.minimum = r.minimum;
-  v.scale = r.scale;
-  v.staging = r.staging;
-  v.kv_dim = r.kv_dim;
-  v.offset = int64_t{kv_head} * head_dim;
-  v.quantized_len = total_len / kv_chunk_tokens * kv_chunk_tokens;
-  return v;
-}
 
 }  // namespace
 
@@ -155,8 +143,8 @@ void cpu_backend::attention(std::span<const attention_item> items, const attenti
     t.group = group;
     t.head_dim = hd;
     t.scale = shape.scale;
-    t.keys = view_of(it.keys, w.kv_head, hd, total);
-    t.values = view_of(it.values, w.kv_head, hd, total);
+    t.keys = attn::head_view(it.keys, w.kv_head, hd, total);
+    t.values = attn::head_view(it.values, w.kv_head, hd, total);
     t.positions = w.positions;
     t.begin = b * attn::kBlockTokens;
     t.count = std::min(attn::kBlockTokens, w.len - t.begin);

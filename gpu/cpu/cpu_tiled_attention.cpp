@@ -39,18 +39,6 @@ struct mass_ref {
   int64_t block;
 };
 
-attn::kv_view head_view(const kv_rows& r, int kv_head, int head_dim, int64_t total_len) {
-  attn::kv_view v;
-  v.type = r.type;
-  v.data = r.data;
-  v.minimum = r.minimum;
-  v.scale = r.scale;
-  v.staging = r.staging;
-  v.kv_dim = r.kv_dim;
-  v.offset = int64_t{kv_head} * head_dim;
-  v.quantized_len = total_len / kv_chunk_tokens * kv_chunk_tokens;
-  return v;
-}
 
 // Runs body(thread, task) for every task in [0, count), each exactly once, over the pool.
 template <typename Body>
@@ -140,8 +128,8 @@ void cpu_backend::tiled_attention(std::span<const attention_item> items,
     t.queries = queries_of(h);
     t.first = int64_t{ref.first_row} * group;
     t.count = int64_t{ref.rows} * group;
-    t.keys = head_view(it.keys, h.kv_head, hd, total);
-    t.values = head_view(it.values, h.kv_head, hd, total);
+    t.keys = attn::head_view(it.keys, h.kv_head, hd, total);
+    t.values = attn::head_view(it.values, h.kv_head, hd, total);
     t.num_keys = total;
     t.out = it.out + int64_t{ref.first_row} * q_dim + int64_t{h.kv_head} * group * hd;
     t.out_stride = q_dim;
@@ -163,7 +151,7 @@ void cpu_backend::tiled_attention(std::span<const attention_item> items,
     t.count = int64_t{mass_rows} * group;
     t.m = m_of(h);
     t.l = l_of(h);
-    t.keys = head_view(it.keys, h.kv_head, hd, cols);
+    t.keys = attn::head_view(it.keys, h.kv_head, hd, cols);
     t.block = ref.block;
     t.cols = cols;
     t.sum_rows = it.mass_rows.sum_rows && mass_rows > 1;
