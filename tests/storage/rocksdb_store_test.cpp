@@ -116,7 +116,7 @@ TEST(RocksdbStore, TheDirectoryIsOwnerOnly) {
   test::temp_dir dir;
   std::filesystem::create_directories(dir.sub("given"));
   std::filesystem::permissions(dir.sub("given"), std::filesystem::perms::all);
-  for (const std::string path : {dir.sub("db"), dir.sub("given")}) {
+  for (const std::string& path : {dir.sub("db"), dir.sub("given")}) {
     auto store = open_or_fail({path, 64 * mib});
     ASSERT_NE(store, nullptr);
     fill(*store, 1, 2 * mib);
