@@ -16,6 +16,7 @@
 // Adding a message: write its inspect() here, add it to register_message_types() in
 // caf_messages.cpp and to the round-trip test (tests/proto/caf_roundtrip_test.cpp; the peer-link
 // messages: tests/proto/peer_link_messages_test.cpp).
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -78,19 +79,45 @@ typename Inspector::result_type inspect(Inspector& f, kv_part& x) {
   return f(name);
 }
 
+// A float field that crosses as its IEEE-754 bits. CAF 0.17 packs floats with its own
+// detail::pack754, which mangles subnormals (a temperature of 1e-40 arrived as -1.16e35);
+// the bits arrive exactly. Printing inspectors show the value.
+struct float_bits {
+  float* value;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, float_bits& x) {
+  if constexpr (!caf_detail::is_data_processor<Inspector>) {
+    return f(*x.value);
+  } else if constexpr (Inspector::writes_state) {
+    uint32_t bits = 0;
+    auto err = f(bits);
+    if (!err) *x.value = std::bit_cast<float>(bits);
+    return err;
+  } else {
+    uint32_t bits = std::bit_cast<uint32_t>(*x.value);
+    return f(bits);
+  }
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
-  return f(caf::meta::type_name("alisa.sampling_params"), x.temperature, x.top_p, x.top_k,
-           x.seed, x.max_tokens, x.stop, x.ignore_eos, x.min_p, x.presence_penalty,
-           x.frequency_penalty, x.repetition_penalty, x.logprobs, x.top_logprobs);
+  float_bits temperature{&x.temperature}, top_p{&x.top_p}, min_p{&x.min_p},
+      presence{&x.presence_penalty}, frequency{&x.frequency_penalty},
+      repetition{&x.repetition_penalty};
+  return f(caf::meta::type_name("alisa.sampling_params"), temperature, top_p, x.top_k, x.seed,
+           x.max_tokens, x.stop, x.ignore_eos, min_p, presence, frequency, repetition,
+           x.logprobs, x.top_logprobs);
 }
 
 // -- client <-> coordinator ------------------------------------------------------------------
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, submit_job& x) {
+  float_bits kv_sparsity{&x.kv_sparsity};
   return f(caf::meta::type_name("alisa.submit_job"), x.id, x.prompt_ids, x.sampling,
-           x.prompt_text, x.attention, x.kv_sparsity);
+           x.prompt_text, x.attention, kv_sparsity);
 }
 
 template <class Inspector>

@@ -38,7 +38,9 @@ TEST(PrefillCost, RowsWithinIsTheLargestChunkThatFits) {
     for (double budget : {0.5, 1.0, 20.0, 2048.0}) {
       const int n = cost.rows_within(first, 5000, budget);
       EXPECT_LE(cost.of_rows(first, n), budget);
-      if (n < 5000) EXPECT_GT(cost.of_rows(first, n + 1), budget) << first << " " << budget;
+      if (n < 5000) {
+        EXPECT_GT(cost.of_rows(first, n + 1), budget) << first << " " << budget;
+      }
     }
   EXPECT_EQ(cost.rows_within(0, 7, 1e9), 7);         // capped by max_rows
   EXPECT_EQ(cost.rows_within(16000, 100, 5.0), 0);   // one row there costs ~10.6

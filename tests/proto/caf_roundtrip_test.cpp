@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -666,6 +667,23 @@ TYPED_TEST(CafRoundTrip, PrintsWithTypeName) {
 }
 
 // -- tier_usage_request: no fields, so outside the typed tests (its sample equals its default) --
+
+// Subnormal floats arrive exactly (CAF 0.17's own float packing turned 1e-40 into -1.16e35).
+TEST(CafSamplingParams, SubnormalAndSpecialFloatsArriveBitForBit) {
+  for (float v : {1e-40f, -1e-45f, std::numeric_limits<float>::denorm_min(), 0.0f, -0.0f,
+                  std::numeric_limits<float>::max(), 0.7f}) {
+    submit_job in;
+    in.sampling.temperature = v;
+    in.sampling.top_p = v;
+    in.sampling.repetition_penalty = v;
+    in.kv_sparsity = v;
+    const submit_job out = round_trip(in);
+    EXPECT_EQ(std::bit_cast<uint32_t>(out.sampling.temperature), std::bit_cast<uint32_t>(v)) << v;
+    EXPECT_EQ(std::bit_cast<uint32_t>(out.sampling.top_p), std::bit_cast<uint32_t>(v)) << v;
+    EXPECT_EQ(std::bit_cast<uint32_t>(out.sampling.repetition_penalty), std::bit_cast<uint32_t>(v)) << v;
+    EXPECT_EQ(std::bit_cast<uint32_t>(out.kv_sparsity), std::bit_cast<uint32_t>(v)) << v;
+  }
+}
 
 TEST(CafTierUsageRequest, RegisteredAndTravelsInsideCafMessage) {
   auto& sys = registered_system();
