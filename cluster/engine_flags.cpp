@@ -1,6 +1,8 @@
 #include "cluster/engine_flags.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
 
 #include "proto/byte_size.hpp"
 
@@ -174,6 +176,12 @@ std::optional<std::string> finish_engine_flags(engine_flags& flags) {
   if (!kv) return "--kv-dtype must be one of fp32, fp16, bf16, int8; got '" + flags.kv_dtype_name + "'";
   flags.options.kv_type = *kv;
   if (flags.options.num_threads < 0) return "--threads must be >= 0";
+  // More compute threads than cores only adds contention, and a few hundred can exceed a
+  // process limit and abort at start-up: capped at 4 per hardware thread.
+  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (flags.options.num_threads > 4 * hardware)
+    return "--threads " + std::to_string(flags.options.num_threads) + " exceeds this machine's cap of " +
+           std::to_string(4 * hardware) + " (4 per hardware thread; it has " + std::to_string(hardware) + ")";
   if (flags.options.context_length < 0) return "--context must be >= 0";
   if (flags.options.max_prefill_tokens < 0)
     return "--max-prefill-tokens must be >= 0 (0 = no limit); got " +

@@ -415,6 +415,12 @@ TEST(cli, bench_decode_sweeps_batch_sizes_per_policy) {
   EXPECT_GT(j["sweep"][1]["num_preemptions"].get<int>(), 0);
 }
 
+// A thread count beyond the machine's cap is a clear error before anything starts (300 threads
+// under a process limit used to abort).
+TEST(cli, threads_beyond_the_machines_cap_are_refused) {
+  expect_one_line_error(alisa("run --threads 100000 --prompt hi"), "--threads 100000 exceeds this machine's cap");
+}
+
 // Output that could not be written is a failure, not exit 0 (a full disk under `run --json > f`).
 TEST(cli, a_failed_write_to_stdout_is_an_error) {
   if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this machine";
