@@ -25,7 +25,7 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
                  "refuse weights holding NaN or inf, naming the tensor: on, off, or auto (on for "
                  "model files under 2 GiB; one pass over the weights at load)")
       ->capture_default_str();
-  app.add_option("--threads", o.num_threads, "CPU threads (0 = all hardware threads)")
+  app.add_option("--threads", o.num_threads, "CPU threads (0 = all hardware threads; at most 4 per hardware thread)")
       ->capture_default_str();
   app.add_option("--backend", flags.backend_name,
                  "compute backend: cpu, cuda (an NVIDIA GPU, sm_80+), or auto (CUDA when this "
