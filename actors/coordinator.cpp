@@ -201,14 +201,16 @@ void add_worker(self_ptr self, const caf::actor& handle, const coordinator_optio
   self->monitor(handle);
   st.workers.push_back(coordinator_worker{handle, {}, {}, false, kv_owner, std::move(endpoint)});
   st.ledger->add_worker();  // the same index
-  self->send(handle, memory_nodes_atom::value, st.memory_nodes);
+  self->send(handle, memory_nodes_atom::value, st.memory_nodes, st.memory_endpoints);
   update_capacity(st);
   schedule(self, o);
 }
 
 void broadcast_memory_nodes(self_ptr self) {
   for (const auto& w : self->state.workers)
-    if (w.alive()) self->send(w.handle, memory_nodes_atom::value, self->state.memory_nodes);
+    if (w.alive())
+      self->send(w.handle, memory_nodes_atom::value, self->state.memory_nodes,
+                 self->state.memory_endpoints);
 }
 
 void on_down(self_ptr self, const caf::down_msg& down, const coordinator_options& o) {
@@ -222,6 +224,7 @@ void on_down(self_ptr self, const caf::down_msg& down, const coordinator_options
   const auto m = std::find_if(mem.begin(), mem.end(),
                               [&](const caf::actor& a) { return a.address() == down.source; });
   if (m != mem.end()) {
+    st.memory_endpoints.erase(st.memory_endpoints.begin() + (m - mem.begin()));
     mem.erase(m);
     broadcast_memory_nodes(self);
     return;
@@ -366,6 +369,7 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
         } else if (hello.role == "memory") {
           self->monitor(node);
           self->state.memory_nodes.push_back(node);
+          self->state.memory_endpoints.push_back(hello.endpoint);
           broadcast_memory_nodes(self);
         }
       },

@@ -17,7 +17,7 @@
 // them set up a link (NCCL or CAF messages) and move bytes of backend memory over it.
 //
 // Membership: a node's actor sends node_hello (role "worker" or "memory"); the coordinator
-// monitors it. Workers are told the memory nodes alive ((memory_nodes_atom, vector<actor>)) when
+// monitors it. Workers are told the memory nodes alive ((memory_nodes_atom, vector<actor>, endpoints)) when
 // they join and whenever that set changes. A worker's node_hello id is its sequence-id owner: when
 // it dies, every memory node is told to erase that owner's blocks (kv_erase_owner). A worker that goes down (or fails a step request)
 // takes its running jobs with it: they go back to the head of the queue and restart on another
@@ -83,6 +83,7 @@ struct coordinator_state {
   std::map<uint64_t, coordinator_job> jobs;     // every admitted job until it ends
   std::vector<coordinator_worker> workers;      // by join order; dead ones stay as tombstones
   std::vector<caf::actor> memory_nodes;
+  std::vector<std::string> memory_endpoints;  // host:port each announced ("in-process" embedded)
   int per_worker_running = 1;
   uint64_t next_id = 1;
   uint64_t next_link = 1;                       // id of the next GPU-to-GPU link (peer_link_bench)

@@ -40,7 +40,8 @@ embedded_runtime::embedded_runtime(std::unique_ptr<engine::local_engine> engine,
   o.bos_token_id = engine_->config().bos_token_id;
   // The worker blocks its thread for a whole forward step: detached, so it never starves the
   // coordinator and the clients of scheduler threads.
-  impl_->worker = impl_->system->spawn<caf::detached>(actors::gpu_worker, engine_.get());
+  impl_->worker = impl_->system->spawn<caf::detached>(actors::gpu_worker, engine_.get(),
+                                                               actors::memory_dialer{});
   impl_->coordinator = impl_->system->spawn(actors::coordinator,
                                                     std::vector<caf::actor>{impl_->worker}, o);
   start_memory_tier();

@@ -15,13 +15,16 @@ namespace {
 using self_ptr = caf::stateful_actor<gpu_worker_state>*;
 
 // Adds the memory tiers not seen before to the engine's host tier.
-void add_memory_nodes(self_ptr self, engine::local_engine& engine, const std::vector<caf::actor>& nodes) {
+void add_memory_nodes(self_ptr self, engine::local_engine& engine, const std::vector<caf::actor>& nodes,
+                      const std::vector<std::string>& endpoints, const memory_dialer& dial) {
   auto* tiers = engine.tier_store();
   if (!tiers) return;  // untiered engine: every sequence's KV stays in its device cache
   auto& st = self->state;
   std::vector<std::unique_ptr<storage::block_store>> fresh;
-  for (const auto& node : nodes) {
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const auto& node = nodes[i];
     if (!node || st.memory_nodes.count(node.address())) continue;
+    if (dial && i < endpoints.size() && endpoints[i] != "in-process") dial(endpoints[i]);
     remote_block_store_options o;
     o.name = "memory node " + std::to_string(st.memory_nodes.size() + 1);
     auto store = connect_remote_block_store(self->system(), node, o);
@@ -66,7 +69,8 @@ void record_memory_peaks(self_ptr self, step_report& report) {
 
 }  // namespace
 
-caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, engine::local_engine* engine) {
+caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, engine::local_engine* engine,
+                         memory_dialer dial_memory_node) {
   self->state.loop = std::make_unique<engine::step_loop>(*engine);
   self->state.peers.backend = &engine->backend();
   self->set_default_handler(caf::drop);  // never print a stray KV payload to stderr
@@ -91,8 +95,9 @@ caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, engine::lo
         report.kv = loop.kv_metrics();
         return report;
       },
-      [self, engine](memory_nodes_atom, const std::vector<caf::actor>& nodes) {
-        add_memory_nodes(self, *engine, nodes);
+      [self, engine, dial_memory_node](memory_nodes_atom, const std::vector<caf::actor>& nodes,
+                                       const std::vector<std::string>& endpoints) {
+        add_memory_nodes(self, *engine, nodes, endpoints, dial_memory_node);
       },
   };
   return steps.or_else(peer_link_handlers(self, &self->state.peers));

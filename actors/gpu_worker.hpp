@@ -7,7 +7,7 @@
 // step_report::lost.
 //
 //   coordinator ──step_plan──> gpu_worker ──step_report (reply)──> coordinator
-//   coordinator ──(memory_nodes_atom, [memory_tier...])──> gpu_worker
+//   coordinator ──(memory_nodes_atom, [memory_tier...], [host:port...])──> gpu_worker
 //
 // GPU-to-GPU links: the worker also answers the peer-link protocol (actors/peer_link_setup.hpp):
 // the coordinator pairs it with another worker, they agree on NCCL or CAF messages, and move
@@ -21,7 +21,9 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <map>
 #include <set>
 #include <vector>
@@ -46,6 +48,12 @@ struct gpu_worker_state {
 // `engine` must outlive the actor (the embedded runtime / the node owns both), and with memory
 // nodes it must also be destroyed before the actor system: its host tier then holds scoped actors
 // of that system. Spawn detached: a step blocks its thread.
-caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, engine::local_engine* engine);
+//
+// `dial_memory_node` (may be empty) opens a direct connection to a memory node's announced host:port
+// before its store is used: nodes run without CAF's automatic connections, so without it the KV
+// would be relayed through the coordinator's node. It may block (the worker is detached).
+using memory_dialer = std::function<void(const std::string& endpoint)>;
+caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, engine::local_engine* engine,
+                         memory_dialer dial_memory_node);
 
 }  // namespace alisa::actors

@@ -67,8 +67,8 @@ int bench_peer_link(peer_link_flags& flags) {
   if (flags.rounds < 1) return fail("--rounds must be >= 1");
   if (!flags.workers.empty() && flags.workers.size() != 2)
     return fail("--workers names two workers (sender,receiver) by the HOST:PORT they listen on");
-  if (auto err = flags.client.tls.validate()) return fail(*err);
-  node_system node(flags.client.tls);
+  if (auto err = flags.client.security.validate()) return fail(*err);
+  node_system node(flags.client.security);
   endpoint at;
   auto coordinator = connect_coordinator(node, flags.client, at, error);
   if (!coordinator) return fail(error);

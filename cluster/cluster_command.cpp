@@ -246,7 +246,7 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
   if (flags.base_port < 1 || flags.base_port + flags.workers + flags.memory_nodes > 65535)
     return fail("--base-port must leave room for every node's port (1-65535)");
   if (auto err = finish_engine_flags(flags.node.engine)) return fail(*err);
-  if (auto err = flags.node.tls.validate()) return fail(*err);
+  if (auto err = flags.node.security.validate()) return fail(*err);
   if (flags.http_port < 0 || flags.http_port > 65535) return fail("--http must be a port in [1, 65535]");
   install_shutdown_signals();
   auto extra = node_arguments(args);
@@ -262,7 +262,7 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
                                   with_own_nvme_dir(extra, i)));
   int code = 0;
   {
-    node_system client(flags.node.tls);
+    node_system client(flags.node.security);
     std::string error;
     endpoint coordinator_endpoint{flags.host, static_cast<uint16_t>(flags.base_port)};
     auto coordinator = client.connect(coordinator_endpoint, std::chrono::seconds(flags.ready_timeout_s), error);
@@ -317,7 +317,7 @@ void add_cluster_command(CLI::App& app, int& exit_code, const std::vector<std::s
       ->capture_default_str();
   add_engine_flags(*up, flags->node.engine);
   add_batching_flags(*up, flags->node.batching);
-  add_tls_flags(*up, flags->node.tls);
+  add_security_flags(*up, flags->node.security);
   up->callback([flags, &exit_code, &args] {
     exit_code = run_reporting_errors([&] { return cluster_up(*flags, args); });
   });

@@ -10,7 +10,7 @@ void add_coordinator_flags(CLI::App& app, coordinator_flags& flags) {
   app.add_option("--connect-timeout", flags.connect_timeout_s,
                  "seconds to keep trying to reach the coordinator")
       ->capture_default_str();
-  add_tls_flags(app, flags.tls);
+  add_security_flags(app, flags.security);
 }
 
 std::optional<caf::actor> connect_coordinator(node_system& node, const coordinator_flags& flags,

@@ -89,7 +89,7 @@ int run_coordinator(node_flags& flags) {
   o.vocab_size = card->config.vocab_size;
   o.bos_token_id = card->config.bos_token_id;
   o.tokenizer = card->tokenizer;
-  node_system node(flags.tls);
+  node_system node(flags.security);
   auto coordinator = node.system().spawn(actors::coordinator, std::vector<caf::actor>{}, o);
   std::string error;
   if (!listen(node, coordinator, flags, error)) {
@@ -108,14 +108,23 @@ int run_worker(node_flags& flags) {
   options.tiers.host_from_memory_nodes = options.tiers.tiered();
   // Declared before the engine: the engine's remote stores hold scoped actors of this system and
   // must be destroyed before it.
-  node_system node(flags.tls);
+  node_system node(flags.security);
   log_loading(options.model);
   const auto load_start = std::chrono::steady_clock::now();
   auto engine = engine::local_engine::open(options);
   if (!engine.ok()) return fail(engine.status());
   log_model(**engine, seconds_since(load_start));
   // Detached: a forward step blocks its thread.
-  auto worker = node.system().spawn<caf::detached>(actors::gpu_worker, engine->get());
+  // A direct connection to each memory node (one try; when it fails the KV is relayed through
+  // the coordinator's node, slower but still correct).
+  auto dial = [&node](const std::string& where) {
+    std::string error;
+    auto at = parse_endpoint(where, "memory node", error);
+    if (at) node.connect_once(*at, error);
+    if (!error.empty()) spdlog::warn("worker: no direct connection to memory node {}: {}", where, error);
+  };
+  auto worker = node.system().spawn<caf::detached>(actors::gpu_worker, engine->get(),
+                                                   actors::memory_dialer{dial});
   std::string error;
   auto at = listen(node, worker, flags, error);
   std::optional<caf::actor> coordinator;
@@ -138,7 +147,7 @@ int run_memory(node_flags& flags) {
   o.host_budget = tiers.host_budget;
   o.nvme_dir = tiers.nvme_dir;
   o.nvme_budget = tiers.nvme_budget;
-  node_system node(flags.tls);
+  node_system node(flags.security);
   std::string error;
   auto at = parse_endpoint(flags.listen, "--listen", error);
   if (!at) return fail(error);
@@ -160,7 +169,7 @@ int run_memory(node_flags& flags) {
 int run_node(node_flags& flags) {
   flags.engine.check_tier_rules = flags.role != "memory";
   if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
-  if (auto err = flags.tls.validate()) return fail(*err);
+  if (auto err = flags.security.validate()) return fail(*err);
   const int prefill = flags.engine.options.max_prefill_tokens;
   flags.batching.max_prefill_tokens = prefill > 0 ? prefill : std::numeric_limits<int>::max();
   flags.batching.validate();
@@ -201,7 +210,7 @@ void add_node_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   add_engine_flags(*cmd, flags->engine);
   add_batching_flags(*cmd, flags->batching);
-  add_tls_flags(*cmd, flags->tls);
+  add_security_flags(*cmd, flags->security);
   cmd->callback([flags, &exit_code] {
     exit_code = run_reporting_errors([&] { return run_node(*flags); });
   });

@@ -26,7 +26,7 @@ struct node_flags {
   int join_timeout_s = 30;
   engine_flags engine;
   scheduler::batching_options batching;
-  tls_options tls;
+  link_security security;
 };
 
 void add_batching_flags(CLI::App& app, scheduler::batching_options& batching);

@@ -90,8 +90,8 @@ int serve_cluster(serve_flags& flags) {
   auto choice = choose_chat_family(flags.engine.options.model, flags.chat_template);
   if (!choice.error.empty()) return fail(choice.error);
   flags.server.chat = choice.family;
-  if (auto err = flags.cluster.tls.validate()) return fail(*err);
-  node_system node(flags.cluster.tls);
+  if (auto err = flags.cluster.security.validate()) return fail(*err);
+  node_system node(flags.cluster.security);
   endpoint at;
   std::string error;
   auto coordinator = connect_coordinator(node, flags.cluster, at, error);
@@ -148,7 +148,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--connect-timeout", flags->cluster.connect_timeout_s,
                   "with --coordinator: seconds to keep trying to reach it")
       ->capture_default_str();
-  add_tls_flags(*cmd, flags->cluster.tls);
+  add_security_flags(*cmd, flags->cluster.security);
   cmd->callback([flags, &exit_code] {
     exit_code = run_reporting_errors([&] { return serve(*flags); });
   });

@@ -22,8 +22,8 @@ struct status_flags {
 };
 
 int show_status(status_flags& flags) {
-  if (auto err = flags.client.tls.validate()) return fail(*err);
-  node_system node(flags.client.tls);
+  if (auto err = flags.client.security.validate()) return fail(*err);
+  node_system node(flags.client.security);
   endpoint at;
   std::string error;
   auto coordinator = connect_coordinator(node, flags.client, at, error);

@@ -26,8 +26,8 @@ struct submit_flags {
 
 int submit(submit_flags& flags) {
   if (auto err = validate(flags.sampling)) return fail(*err);
-  if (auto err = flags.client.tls.validate()) return fail(*err);
-  node_system node(flags.client.tls);
+  if (auto err = flags.client.security.validate()) return fail(*err);
+  node_system node(flags.client.security);
   endpoint at;
   std::string error;
   auto coordinator = connect_coordinator(node, flags.client, at, error);

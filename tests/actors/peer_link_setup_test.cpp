@@ -53,7 +53,7 @@ caf::behavior peer_endpoint(caf::stateful_actor<endpoint_state>* self, std::stri
   self->set_default_handler(caf::drop);
   // What the coordinator tells every worker that joins. Handled, not dropped: caf::drop answers
   // with an unexpected_message error, which would kill the coordinator that sent it.
-  caf::message_handler memory_nodes{[](memory_nodes_atom, const std::vector<caf::actor>&) {}};
+  caf::message_handler memory_nodes{[](memory_nodes_atom, const std::vector<caf::actor>&, const std::vector<std::string>&) {}};
   return memory_nodes.or_else(peer_link_handlers(self, &self->state.links));
 }
 
@@ -226,8 +226,8 @@ TEST_F(two_node_cluster, gpu_workers_link_through_the_coordinator) {
   auto engine_a = testing::open_stories_engine();
   auto engine_b = testing::open_stories_engine();
   ASSERT_TRUE(engine_a && engine_b);
-  join(coordinator_, node_a_->spawn<caf::detached>(gpu_worker, engine_a.get()), "node-a:2");
-  join(coordinator_from_b_, node_b_->spawn<caf::detached>(gpu_worker, engine_b.get()), "node-b:2");
+  join(coordinator_, node_a_->spawn<caf::detached>(gpu_worker, engine_a.get(), memory_dialer{}), "node-a:2");
+  join(coordinator_from_b_, node_b_->spawn<caf::detached>(gpu_worker, engine_b.get(), memory_dialer{}), "node-b:2");
   std::string error;
   auto r = bench({uint64_t{2} << 20, 2, "auto", {}}, error);
   ASSERT_TRUE(r) << error;
