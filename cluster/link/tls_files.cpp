@@ -26,8 +26,12 @@ std::optional<std::string> check_tls_files(const std::string& certificate, const
   ERR_clear_error();
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), certificate.c_str()) != 1)
     return "--tls-cert " + certificate + ": not a usable PEM certificate (" + openssl_reason() + ")";
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return "--tls-key " + key + ": not a usable PEM private key (" + openssl_reason() + ")";
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    const std::string reason = openssl_reason();
+    if (reason.find("mismatch") != std::string::npos)
+      return "--tls-key " + key + " does not match --tls-cert " + certificate;
+    return "--tls-key " + key + ": not a usable PEM private key (" + reason + ")";
+  }
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     return "--tls-key " + key + " does not match --tls-cert " + certificate;
   if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1)
