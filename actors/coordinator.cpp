@@ -96,6 +96,7 @@ bool forward_chunk(self_ptr self, token_chunk& chunk) {
 }
 
 void schedule(self_ptr self, const coordinator_options& o);
+void watch_workerless(self_ptr self, const coordinator_options& o);
 
 void on_report(self_ptr self, size_t w, step_report& report, const coordinator_options& o) {
   auto& st = self->state;
@@ -142,7 +143,9 @@ void worker_down(self_ptr self, size_t w, const std::string& why, const coordina
       self->request(m, std::chrono::seconds(10), kv_erase_owner{st.workers[w].kv_owner})
           .then([](kv_erase_result&) {}, [](caf::error&) {});
   update_capacity(st);
+  if (st.ledger->num_alive() == 0) st.workerless_since = std::chrono::steady_clock::now();
   schedule(self, o);
+  watch_workerless(self, o);
 }
 
 // Sends worker w its next plan when it has none in flight and has anything to do.
@@ -195,9 +198,43 @@ void cancel(self_ptr self, uint64_t id) {
   st.jobs.erase(it);
 }
 
+// While no worker is alive and jobs wait, a tick every second (at most) fails the jobs that have
+// had no worker for no_worker_timeout: the time since the last worker died, or since the job
+// was admitted if later.
+void watch_workerless(self_ptr self, const coordinator_options& o) {
+  auto& st = self->state;
+  if (o.no_worker_timeout.count() <= 0 || st.ledger->num_alive() > 0 || st.jobs.empty() ||
+      st.no_worker_tick_pending)
+    return;
+  st.no_worker_tick_pending = true;
+  self->delayed_send(self, std::min<std::chrono::milliseconds>(o.no_worker_timeout, std::chrono::seconds(1)),
+                     no_worker_tick_atom::value);
+}
+
+void on_no_worker_tick(self_ptr self, const coordinator_options& o) {
+  auto& st = self->state;
+  st.no_worker_tick_pending = false;
+  if (st.ledger->num_alive() > 0 || !st.workerless_since) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<uint64_t> expired;
+  for (const auto& [id, job] : st.jobs)
+    if (now - std::max(*st.workerless_since, job.admitted_at) >= o.no_worker_timeout)
+      expired.push_back(id);
+  const auto seconds = std::chrono::duration<double>(o.no_worker_timeout).count();
+  for (uint64_t id : expired) {
+    deliver(self, id, caf::make_message(job_failed{
+                          request_id{id}, absl::StrCat("no worker has been available for ", seconds,
+                                                       " s (--no-worker-timeout); start a worker "
+                                                       "node or check why they left")}));
+    end_job(self, id);
+  }
+  watch_workerless(self, o);
+}
+
 void add_worker(self_ptr self, const caf::actor& handle, const coordinator_options& o,
                 uint32_t kv_owner = 0, std::string endpoint = {}) {
   auto& st = self->state;
+  st.workerless_since.reset();
   self->monitor(handle);
   st.workers.push_back(coordinator_worker{handle, {}, {}, false, kv_owner, std::move(endpoint)});
   st.ledger->add_worker();  // the same index
@@ -260,6 +297,7 @@ void on_submit(self_ptr self, submit_job& job, const coordinator_options& o) {
   st.ledger->admit(id.value);
   self->send(client, job_accepted{id, st.queue->queue_position(id.value)});
   schedule(self, o);
+  watch_workerless(self, o);
 }
 
 // Membership, queue and the live workers' KV figures (their latest step_report's), without the
@@ -353,8 +391,10 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
   self->state.per_worker_running = options.batching.max_running;
   self->set_default_handler(caf::drop);
   self->set_down_handler([self, options](caf::down_msg& down) { on_down(self, down, options); });
+  if (workers.empty()) self->state.workerless_since = std::chrono::steady_clock::now();
   for (auto& w : workers) add_worker(self, w, options);
   return {
+      [self, options](no_worker_tick_atom) { on_no_worker_tick(self, options); },
       [self, options](submit_job& job) { on_submit(self, job, options); },
       [self, options](cancel_job& c) {
         cancel(self, c.id.value);

@@ -35,7 +35,9 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +54,9 @@ struct coordinator_options {
   int context_length = 0;  // the workers' model context: longer prompts are refused at admission
   int vocab_size = 0;
   int max_restarts = 2;    // restarts of one job after worker deaths or lost KV before it fails
+  // A job that has had no worker alive for this long fails with an error saying so, instead of
+  // waiting forever (the only worker died; none ever joined). 0 = wait for one indefinitely.
+  std::chrono::milliseconds no_worker_timeout{std::chrono::seconds(60)};
   // Encodes submit_job::prompt_text for jobs without token ids; null = such jobs are refused as
   // an empty prompt.
   std::shared_ptr<const model::tokenizer> tokenizer;
@@ -63,6 +68,7 @@ struct coordinator_options {
 struct coordinator_job {
   submit_job job;
   caf::actor client;
+  std::chrono::steady_clock::time_point admitted_at = std::chrono::steady_clock::now();
 };
 
 struct coordinator_worker {
@@ -85,6 +91,9 @@ struct coordinator_state {
   std::vector<caf::actor> memory_nodes;
   std::vector<std::string> memory_endpoints;  // host:port each announced ("in-process" embedded)
   int per_worker_running = 1;
+  // Since when no worker has been alive (nullopt while one is); a tick is scheduled while jobs wait.
+  std::optional<std::chrono::steady_clock::time_point> workerless_since;
+  bool no_worker_tick_pending = false;
   uint64_t next_id = 1;
   uint64_t next_link = 1;                       // id of the next GPU-to-GPU link (peer_link_bench)
   static inline const char* name = "alisa.coordinator";

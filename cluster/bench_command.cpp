@@ -27,7 +27,7 @@ struct bench_flags {
 };
 
 std::optional<std::string> check(const engine::decode_bench_options& o, int context) {
-  if (o.batch < 1) return "--batch must be >= 1";
+  if (o.batch < 1 || o.batch > 4096) return "--batch must be 1 to 4096 sequences";
   if (o.prompt_len < 1) return "--prompt-len must be >= 1";
   if (o.gen_len < 1) return "--gen-len must be >= 1";
   if (o.repetitions < 1) return "--repetitions must be >= 1";
@@ -130,7 +130,7 @@ int bench_decode(bench_flags& flags) {
   std::vector<int> batches = flags.sweep;
   if (batches.empty()) batches.push_back(flags.bench.batch);
   for (int b : batches)
-    if (b < 1) return fail("--sweep batch sizes must be >= 1; got " + std::to_string(b));
+    if (b < 1 || b > 4096) return fail("--sweep batch sizes must be 1 to 4096; got " + std::to_string(b));
   nlohmann::json all = nlohmann::json::array();
   for (int b : batches) {
     auto options = flags.bench;

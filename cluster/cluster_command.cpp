@@ -247,6 +247,12 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
     return fail("--base-port must leave room for every node's port (1-65535)");
   if (auto err = finish_engine_flags(flags.node.engine)) return fail(*err);
   if (auto err = flags.node.security.validate()) return fail(*err);
+  const auto& security = flags.node.security;
+  if (!is_loopback_host(flags.host) && !security.tls_enabled() && !security.secret_enabled() &&
+      !security.insecure)
+    return fail("refusing to start nodes on " + flags.host +
+                " without credentials: give --cluster-secret-file or --tls-cert/--tls-key/--tls-ca "
+                "(or --insecure)");
   if (flags.http_port < 0 || flags.http_port > 65535) return fail("--http must be a port in [1, 65535]");
   install_shutdown_signals();
   auto extra = node_arguments(args);
@@ -317,6 +323,7 @@ void add_cluster_command(CLI::App& app, int& exit_code, const std::vector<std::s
       ->capture_default_str();
   add_engine_flags(*up, flags->node.engine);
   add_batching_flags(*up, flags->node.batching);
+  add_coordinator_flags(*up, flags->node);
   add_security_flags(*up, flags->node.security);
   up->callback([flags, &exit_code, &args] {
     exit_code = run_reporting_errors([&] { return cluster_up(*flags, args); });

@@ -44,7 +44,8 @@ absl::StatusOr<std::string> read_text_file(const std::string& path) {
 std::optional<std::string> check(const engine::perplexity_options& o) {
   if (o.context < 4) return "--ctx must be >= 4 tokens per chunk; got " + std::to_string(o.context);
   if (o.max_chunks < 0) return "--chunks must be >= 0 (0 = all); got " + std::to_string(o.max_chunks);
-  if (o.batch < 1) return "--batch must be >= 1; got " + std::to_string(o.batch);
+  if (o.batch < 1 || o.batch > 4096)
+    return "--batch must be 1 to 4096 sequences; got " + std::to_string(o.batch);
   return std::nullopt;
 }
 

@@ -85,6 +85,7 @@ int run_coordinator(node_flags& flags) {
   if (!card.ok()) return fail(card.status());
   actors::coordinator_options o;
   o.batching = flags.batching;
+  o.no_worker_timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.no_worker_timeout_s * 1000));
   o.context_length = card->config.max_position_embeddings;
   o.vocab_size = card->config.vocab_size;
   o.bos_token_id = card->config.bos_token_id;
@@ -193,6 +194,14 @@ void add_batching_flags(CLI::App& app, scheduler::batching_options& batching) {
   // coordinator lets joiners' prompts into one step by the same budget (see run_node).
 }
 
+void add_coordinator_flags(CLI::App& app, node_flags& flags) {
+  app.add_option("--no-worker-timeout", flags.no_worker_timeout_s,
+                 "seconds a job may wait with no worker alive before it fails with an error "
+                 "saying so (0 = wait for a worker indefinitely)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 7 * 24 * 3600.0));
+}
+
 void add_node_command(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<node_flags>();
   CLI::App* cmd = app.add_subcommand(
@@ -210,6 +219,7 @@ void add_node_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   add_engine_flags(*cmd, flags->engine);
   add_batching_flags(*cmd, flags->batching);
+  add_coordinator_flags(*cmd, *flags);
   add_security_flags(*cmd, flags->security);
   cmd->callback([flags, &exit_code] {
     exit_code = run_reporting_errors([&] { return run_node(*flags); });

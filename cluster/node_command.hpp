@@ -24,12 +24,15 @@ struct node_flags {
   std::string listen = "127.0.0.1:0";
   std::string coordinator;
   int join_timeout_s = 30;
+  double no_worker_timeout_s = 60;  // coordinator: fail a job that has had no worker this long
   engine_flags engine;
   scheduler::batching_options batching;
   link_security security;
 };
 
 void add_batching_flags(CLI::App& app, scheduler::batching_options& batching);
+// The coordinator's liveness flags (--no-worker-timeout): `node` and `cluster up`.
+void add_coordinator_flags(CLI::App& app, node_flags& flags);
 void add_node_command(CLI::App& app, int& exit_code);
 
 }  // namespace alisa::cluster

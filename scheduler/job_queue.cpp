@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 namespace alisa::scheduler {
 
@@ -9,6 +10,12 @@ void batching_options::validate() const {
   if (max_queued < 1) throw std::invalid_argument("max_queued must be >= 1");
   if (max_running < 1) throw std::invalid_argument("max_running must be >= 1");
   if (max_prefill_tokens < 1) throw std::invalid_argument("max_prefill_tokens must be >= 1");
+  // Caps: each queued or running job holds state (and a running one a device pool share); a typo
+  // of a few zeros should be an error, not a queue that exhausts memory before anything runs.
+  if (max_queued > kMaxQueuedCap)
+    throw std::invalid_argument("max_queued (--max-queued) must be <= " + std::to_string(kMaxQueuedCap));
+  if (max_running > kMaxRunningCap)
+    throw std::invalid_argument("max_running (--max-running) must be <= " + std::to_string(kMaxRunningCap));
 }
 
 job_queue::job_queue(const batching_options& options) : options_(options) { options_.validate(); }

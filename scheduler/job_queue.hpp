@@ -24,7 +24,9 @@ struct batching_options {
   int max_running = 64;           // jobs decoding together in one step
   int max_prefill_tokens = 4096;  // prompt tokens joining in one step (latency of running jobs)
   // Throws std::invalid_argument naming the first option that is not positive.
-  void validate() const;
+  static constexpr int kMaxQueuedCap = 1'000'000;
+  static constexpr int kMaxRunningCap = 4096;
+  void validate() const;  // throws std::invalid_argument naming the option out of range
 };
 
 enum class admission { queued, queue_full };

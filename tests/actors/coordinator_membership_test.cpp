@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "actors/coordinator.hpp"
 #include "actors/memory_tier.hpp"
@@ -59,6 +62,70 @@ TEST(coordinator_membership, memory_nodes_join_and_leave) {
     if (c.memory == 1) std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(c.memory, 0u) << "a memory node that went down is still counted";
+  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
+}
+
+// Submits a 3-token job from `client` and returns how it ended ("failed: …", "rejected: …", or
+// "" when nothing came within `patience`), and how long that took after the acceptance.
+std::pair<std::string, std::chrono::milliseconds> submit_and_wait(caf::scoped_actor& client,
+                                                                  const caf::actor& coordinator,
+                                                                  std::chrono::seconds patience) {
+  submit_job job;
+  job.prompt_ids = {1, 2, 3};
+  job.sampling.max_tokens = 4;
+  client->send(coordinator, job);
+  std::string ended;
+  auto accepted_at = std::chrono::steady_clock::now();
+  bool done = false;
+  while (!done)
+    client->receive([&](job_accepted&) { accepted_at = std::chrono::steady_clock::now(); },
+                    [&](job_failed& f) { ended = "failed: " + f.reason, done = true; },
+                    [&](job_rejected& r) { ended = "rejected: " + r.reason, done = true; },
+                    caf::after(patience) >> [&] { done = true; });
+  return {ended, std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - accepted_at)};
+}
+
+TEST(coordinator_membership, a_job_without_any_worker_fails_after_the_no_worker_timeout) {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  coordinator_options o;
+  o.context_length = 512;
+  o.vocab_size = 512;
+  o.no_worker_timeout = 300ms;
+  auto coordinator = sys.spawn(actors::coordinator, std::vector<caf::actor>{}, o);
+  caf::scoped_actor client{sys};
+  auto [ended, after] = submit_and_wait(client, coordinator, 10s);
+  EXPECT_NE(ended.find("failed: no worker has been available for 0.3 s"), std::string::npos) << ended;
+  EXPECT_GE(after, 250ms);
+  EXPECT_LT(after, 3s);
+  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
+}
+
+TEST(coordinator_membership, killing_the_only_worker_fails_its_job_within_the_timeout) {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  coordinator_options o;
+  o.context_length = 512;
+  o.vocab_size = 512;
+  o.no_worker_timeout = 300ms;
+  // A worker that takes its step plan and never answers: the job runs "forever" until it dies.
+  auto stalled = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
+    return {[self](step_plan&) { return self->make_response_promise<step_report>(); },
+            [](memory_nodes_atom, const std::vector<caf::actor>&, const std::vector<std::string>&) {}};
+  });
+  auto coordinator = sys.spawn(actors::coordinator, std::vector<caf::actor>{stalled}, o);
+  caf::scoped_actor client{sys};
+  std::thread killer([&] {
+    std::this_thread::sleep_for(200ms);
+    caf::anon_send_exit(stalled, caf::exit_reason::kill);
+  });
+  auto [ended, after] = submit_and_wait(client, coordinator, 10s);
+  killer.join();
+  EXPECT_NE(ended.find("no worker has been available"), std::string::npos) << ended;
+  EXPECT_LT(after, 3s);
   caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 

@@ -85,8 +85,14 @@ long rss_kib(int pid) {
   return -1;
 }
 
+// From 127.0.0.2: the attack's ~10,000 ephemeral source ports must not take ports that other
+// tests running beside this one bind on 127.0.0.1.
 int loopback_connection(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
