@@ -1,6 +1,8 @@
 #include "actors/coordinator.hpp"
 
+#include <algorithm>
 #include <functional>
+#include <iostream>
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 
@@ -395,6 +397,7 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
   for (auto& w : workers) add_worker(self, w, options);
   return {
       [self, options](no_worker_tick_atom) { on_no_worker_tick(self, options); },
+      [options](model_identity_atom) { return options.model_identity; },
       [self, options](submit_job& job) { on_submit(self, job, options); },
       [self, options](cancel_job& c) {
         cancel(self, c.id.value);
@@ -403,6 +406,12 @@ caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
       [self, options](node_hello& hello) {
         auto node = caf::actor_cast<caf::actor>(self->current_sender());
         if (!node) return;  // an anonymous hello names no node
+        if (hello.role == "worker" && !options.model_identity.empty() &&
+            hello.model_identity != options.model_identity) {
+          std::cerr << "alisa: coordinator: refused worker " << hello.endpoint
+                    << ": it serves another model\n";
+          return;
+        }
         if (hello.role == "worker") {
           add_worker(self, node, options, static_cast<uint32_t>(hello.id.value),
                      hello.endpoint);

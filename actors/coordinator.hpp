@@ -61,6 +61,9 @@ struct coordinator_options {
   // an empty prompt.
   std::shared_ptr<const model::tokenizer> tokenizer;
   int bos_token_id = -1;   // the prompt of an empty text (a tokenizer that adds no BOS)
+  // engine/model_identity.hpp's text of the model this cluster serves: a worker's node_hello
+  // must carry the same, else it is not used. Empty = no check (in-process workers).
+  std::string model_identity;
 };
 
 // One admitted job: what to (re)start it from and whom to stream it to. Where it runs, its

@@ -13,6 +13,8 @@
 #include "actors/gpu_worker.hpp"
 #include "actors/memory_tier.hpp"
 #include "engine/model_card.hpp"
+#include "engine/model_identity.hpp"
+#include "actors/runtime_atoms.hpp"
 #include "cluster/cli_errors.hpp"
 #include "cluster/log.hpp"
 #include "cluster/node_system.hpp"
@@ -67,14 +69,37 @@ std::optional<endpoint> listen(node_system& node, const caf::actor& whom, const 
   return at;
 }
 
-// Connects to --coordinator and announces `whom` under `role`.
+// A worker's model must be the coordinator's (engine/model_identity.hpp): asks for its identity
+// and names every field that differs. The coordinator checks node_hello too (ignores a mismatch).
+bool same_model_as_coordinator(node_system& node, const caf::actor& coordinator,
+                               const std::string& identity, std::string& error) {
+  caf::scoped_actor self{node.system()};
+  bool same = false;
+  self->request(coordinator, std::chrono::seconds(30), actors::model_identity_atom::value)
+      .receive(
+          [&](const std::string& theirs) {
+            auto difference = engine::identity_difference(identity, theirs, "here", "on the coordinator");
+            same = !difference;
+            if (difference) error = "this worker serves another model than the coordinator: " + *difference;
+          },
+          [&](caf::error& e) {
+            error = "the coordinator did not say which model it serves: " + node.system().render(e);
+          });
+  return same;
+}
+
+// Connects to --coordinator and announces `whom` under `role` (a worker: after checking that it
+// serves the coordinator's model, `identity`).
 std::optional<caf::actor> join(node_system& node, const caf::actor& whom, const node_flags& flags,
-                               const endpoint& self_at, node_id id, std::string& error) {
+                               const endpoint& self_at, node_id id, const std::string& identity,
+                               std::string& error) {
   auto at = parse_endpoint(flags.coordinator, "--coordinator", error);
   if (!at) return std::nullopt;
   auto coordinator = node.connect(*at, std::chrono::seconds(flags.join_timeout_s), error);
   if (!coordinator) return std::nullopt;
-  caf::send_as(whom, *coordinator, node_hello{id, flags.role, self_at.to_string()});
+  if (!identity.empty() && !same_model_as_coordinator(node, *coordinator, identity, error))
+    return std::nullopt;
+  caf::send_as(whom, *coordinator, node_hello{id, flags.role, self_at.to_string(), identity});
   std::cerr << "alisa: " << flags.role << " " << self_at.to_string() << " joined the coordinator at "
             << at->to_string() << std::endl;
   return coordinator;
@@ -87,6 +112,7 @@ int run_coordinator(node_flags& flags) {
   o.batching = flags.batching;
   o.no_worker_timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.no_worker_timeout_s * 1000));
   o.context_length = card->config.max_position_embeddings;
+  o.model_identity = engine::model_identity(*card, flags.engine.options);
   o.vocab_size = card->config.vocab_size;
   o.bos_token_id = card->config.bos_token_id;
   o.tokenizer = card->tokenizer;
@@ -132,7 +158,15 @@ int run_worker(node_flags& flags) {
   // A worker's id is its sequences' owner prefix: what the memory nodes erase if it dies.
   const auto* tiers = static_cast<const engine::local_engine&>(**engine).tier_store();
   const node_id id{tiers ? tiers->sequence_owner() : 0};
-  if (at) coordinator = join(node, worker, flags, *at, id, error);
+  if (at) {
+    auto card = engine::open_model_card(flags.engine.options);
+    if (!card.ok()) {
+      caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+      return fail(card.status());
+    }
+    coordinator = join(node, worker, flags, *at, id,
+                       engine::model_identity(*card, flags.engine.options), error);
+  }
   if (!coordinator) {
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
     return fail(error);
@@ -157,7 +191,7 @@ int run_memory(node_flags& flags) {
   if (!memory.ok()) return fail(memory.status());
   at = listen(node, *memory, flags, error);
   std::optional<caf::actor> coordinator;
-  if (at) coordinator = join(node, *memory, flags, *at, node_id{at->port}, error);
+  if (at) coordinator = join(node, *memory, flags, *at, node_id{at->port}, "", error);
   if (!coordinator) {
     caf::anon_send_exit(*memory, caf::exit_reason::user_shutdown);
     return fail(error);

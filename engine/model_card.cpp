@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "model/load_model.hpp"
 #include "model/synthetic.hpp"
+#include "model/weights_fingerprint.hpp"
 
 namespace alisa::engine {
 
@@ -37,10 +38,12 @@ absl::StatusOr<model_card> open_model_card(const engine_options& options) {
                                                  options.context_length);
     if (!config.ok()) return config.status();
     card.config = *config;
+    card.weights_fingerprint = options.model;
   } else {
     auto weights = model::load_model(options.model);
     if (!weights.ok()) return weights.status();
     card.config = weights->config;
+    card.weights_fingerprint = model::weights_fingerprint(*weights);
   }
   auto tok = open_engine_tokenizer(options, card.config);
   if (!tok.ok()) return tok.status();

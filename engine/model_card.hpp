@@ -3,6 +3,7 @@
 // (context length, vocabulary, BOS) and the tokenizer. The coordinator node admits and encodes
 // prompts with it; workers load the weights themselves (local_engine).
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "engine/local_engine.hpp"
@@ -14,6 +15,8 @@ namespace alisa::engine {
 struct model_card {
   model::model_config config;
   std::shared_ptr<const model::tokenizer> tokenizer;
+  // model/weights_fingerprint.hpp's hash of the weights; "synthetic:NAME" for synthetic ones.
+  std::string weights_fingerprint;
 };
 
 // Synthetic presets and Hugging Face directories are read without their weights (a directory's

@@ -220,7 +220,7 @@ typename Inspector::result_type inspect(Inspector& f, kv_payload& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
-  return f(caf::meta::type_name("alisa.node_hello"), x.id, x.role, x.endpoint);
+  return f(caf::meta::type_name("alisa.node_hello"), x.id, x.role, x.endpoint, x.model_identity);
 }
 
 template <class Inspector>

@@ -127,6 +127,9 @@ struct node_hello {
   node_id id;            // a worker: its sequences' owner prefix (kv_erase_owner); else its port
   std::string role;      // coordinator | worker | memory
   std::string endpoint;  // host:port it listens on
+  // A worker: engine/model_identity.hpp's text of the model it serves; the coordinator ignores a
+  // worker whose identity differs from its own. Empty for memory nodes (and in-process).
+  std::string model_identity;
 };
 
 // A memory tier's usage, reported after changes and on request.

@@ -65,6 +65,36 @@ TEST(coordinator_membership, memory_nodes_join_and_leave) {
   caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 
+TEST(coordinator_membership, a_worker_whose_model_identity_differs_is_not_used) {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  coordinator_options o;
+  o.context_length = 512;
+  o.vocab_size = 512;
+  o.model_identity = "hidden_size=64\n";
+  auto coordinator = sys.spawn(actors::coordinator, std::vector<caf::actor>{}, o);
+  auto idle_worker = [](caf::event_based_actor* self) -> caf::behavior {
+    return {[self](step_plan&) { return self->make_response_promise<step_report>(); },
+            [](memory_nodes_atom, const std::vector<caf::actor>&, const std::vector<std::string>&) {}};
+  };
+  auto stranger = sys.spawn(idle_worker);
+  auto member = sys.spawn(idle_worker);
+  caf::send_as(stranger, coordinator, node_hello{node_id{1}, "worker", "a:1", "hidden_size=288\n"});
+  caf::send_as(member, coordinator, node_hello{node_id{2}, "worker", "b:1", "hidden_size=64\n"});
+  counts c;
+  for (int i = 0; i < 50 && c.workers == 0; ++i) {
+    c = status_of(sys, coordinator);
+    if (c.workers == 0) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(c.workers, 1u) << "only the worker with the coordinator's model joins";
+  caf::scoped_actor self{sys};
+  self->request(coordinator, 5s, model_identity_atom::value)
+      .receive([](const std::string& id) { EXPECT_EQ(id, "hidden_size=64\n"); },
+               [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  for (auto& a : {stranger, member, coordinator}) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
 // Submits a 3-token job from `client` and returns how it ended ("failed: …", "rejected: …", or
 // "" when nothing came within `patience`), and how long that took after the acceptance.
 std::pair<std::string, std::chrono::milliseconds> submit_and_wait(caf::scoped_actor& client,

@@ -242,5 +242,25 @@ TEST(security, unusable_credentials_are_one_line_errors_before_any_port_opens) {
   std::remove(loose.c_str());
 }
 
+TEST(security, a_worker_serving_another_model_is_refused_naming_the_difference) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(14), concat(model_flags(), {"--workers", "1", "--memory-nodes", "0"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  child_process other(concat({"node", "--role", "worker", "--coordinator", c.coordinator(),
+                              "--join-timeout", "5", "--model", "synthetic:tiny"},
+                             {}));
+  EXPECT_EQ(other.wait(60s), 1) << other.err();
+  EXPECT_NE(other.err().find("this worker serves another model than the coordinator: "),
+            std::string::npos)
+      << other.err();
+  EXPECT_NE(other.err().find("num_layers is 2 here but 5 on the coordinator"), std::string::npos)
+      << other.err();
+  EXPECT_EQ(cluster_status(c.coordinator()).value("workers", -1), 1);
+  auto served = run_submit(c.coordinator(), "The cat", 20);
+  ASSERT_EQ(served.exit_code, 0) << served.err;
+  EXPECT_EQ(served.result["text"], engine_text("The cat", 20));
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
 }  // namespace
 }  // namespace alisa::testing
