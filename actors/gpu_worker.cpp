@@ -95,6 +95,11 @@ caf::behavior gpu_worker(caf::stateful_actor<gpu_worker_state>* self, engine::lo
         report.kv = loop.kv_metrics();
         return report;
       },
+      [self, engine](reset_jobs_atom) {
+        // A fresh loop: the old one's jobs and their KV go with it.
+        self->state.loop = std::make_unique<engine::step_loop>(*engine);
+        self->state.memory_peaks.clear();
+      },
       [self, engine, dial_memory_node](memory_nodes_atom, const std::vector<caf::actor>& nodes,
                                        const std::vector<std::string>& endpoints) {
         add_memory_nodes(self, *engine, nodes, endpoints, dial_memory_node);

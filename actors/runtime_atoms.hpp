@@ -11,6 +11,8 @@ using memory_nodes_atom = caf::atom_constant<caf::atom("memnodes")>;
 // coordinator -> itself: check the jobs waiting while no worker is alive (no_worker_timeout).
 // anyone -> coordinator: (model_identity_atom) -> std::string, the identity workers must match.
 using model_identity_atom = caf::atom_constant<caf::atom("modelid")>;
+// node -> its worker: forget every job (their coordinator is gone; it restarts them elsewhere).
+using reset_jobs_atom = caf::atom_constant<caf::atom("resetjobs")>;
 using no_worker_tick_atom = caf::atom_constant<caf::atom("noworker")>;
 // anyone -> coordinator: (status_atom) -> (uint32 workers alive, uint32 memory nodes, uint32 queued,
 //   uint32 running, uint64 restarts, uint64 bytes held on all memory nodes)

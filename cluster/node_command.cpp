@@ -4,10 +4,13 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <thread>
 
 #include "actors/coordinator.hpp"
 #include "actors/gpu_worker.hpp"
@@ -26,24 +29,47 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// How a worker or memory node gets its coordinator back: `lost` runs first (a worker forgets its
+// jobs: the coordinator restarts them), then `rejoin` connects and says node_hello again, trying
+// for the grace period; nullopt and an error when it never answers.
+struct rejoin_plan {
+  std::function<void()> lost;
+  std::function<std::optional<caf::actor>(std::string& error)> rejoin;
+  int grace_s = 0;
+};
+
 // Polls for Ctrl-C / SIGTERM and watches the coordinator (for worker and memory nodes) and the
 // node's own actors; then stops the own actors and unpublishes them, so the actor system can join
-// its threads. Exit code 0 on a signal, 1 when the coordinator went away or an own actor died
+// its threads. A lost coordinator is rejoined within the grace period (a coordinator paused or
+// restarted). Exit code 0 on a signal, 1 when the coordinator stayed away or an own actor died
 // (cluster up then reports the node gone, and the coordinator restarts its work elsewhere).
 int serve_until_shutdown(node_system& node, const std::vector<caf::actor>& own,
-                         const caf::actor& coordinator, const std::string& coordinator_at) {
+                         caf::actor coordinator, const std::string& coordinator_at,
+                         const rejoin_plan& plan = {}) {
   std::string failure;
   {
     caf::scoped_actor self{node.system()};
     if (coordinator) self->monitor(coordinator);
     for (const auto& a : own) self->monitor(a);
+    auto coordinator_lost = [&](const caf::error& reason) {
+      const std::string what = "the coordinator at " + coordinator_at + " went away (" + to_string(reason) + ")";
+      if (!plan.rejoin || plan.grace_s <= 0) return void(failure = what);
+      std::cerr << "alisa: " << what << "; trying to rejoin for " << plan.grace_s << " s" << std::endl;
+      if (plan.lost) plan.lost();
+      std::string error;
+      auto again = plan.rejoin(error);
+      if (!again) return void(failure = what + " and did not come back within " +
+                                        std::to_string(plan.grace_s) + " s: " + error);
+      coordinator = *again;
+      self->monitor(coordinator);
+    };
     while (!shutdown_requested() && failure.empty())
       self->receive(
           [&](caf::down_msg& down) {
-            failure = down.source == coordinator.address()
-                          ? "the coordinator at " + coordinator_at + " went away"
-                          : "this node's actor stopped";
-            failure += " (" + to_string(down.reason) + ")";
+            if (coordinator && down.source == coordinator.address())
+              coordinator_lost(down.reason);
+            else
+              failure = "this node's actor stopped (" + to_string(down.reason) + ")";
           },
           caf::after(std::chrono::milliseconds(100)) >> [] {});
     for (const auto& a : own) {
@@ -71,34 +97,48 @@ std::optional<endpoint> listen(node_system& node, const caf::actor& whom, const 
 
 // A worker's model must be the coordinator's (engine/model_identity.hpp): asks for its identity
 // and names every field that differs. The coordinator checks node_hello too (ignores a mismatch).
-bool same_model_as_coordinator(node_system& node, const caf::actor& coordinator,
-                               const std::string& identity, std::string& error) {
+enum class model_check { same, different, no_answer };
+model_check same_model_as_coordinator(node_system& node, const caf::actor& coordinator,
+                                      const std::string& identity, std::string& error) {
   caf::scoped_actor self{node.system()};
-  bool same = false;
-  self->request(coordinator, std::chrono::seconds(30), actors::model_identity_atom::value)
+  auto result = model_check::no_answer;
+  self->request(coordinator, std::chrono::seconds(5), actors::model_identity_atom::value)
       .receive(
           [&](const std::string& theirs) {
             auto difference = engine::identity_difference(identity, theirs, "here", "on the coordinator");
-            same = !difference;
+            result = difference ? model_check::different : model_check::same;
             if (difference) error = "this worker serves another model than the coordinator: " + *difference;
           },
           [&](caf::error& e) {
             error = "the coordinator did not say which model it serves: " + node.system().render(e);
           });
-  return same;
+  return result;
 }
 
 // Connects to --coordinator and announces `whom` under `role` (a worker: after checking that it
 // serves the coordinator's model, `identity`).
 std::optional<caf::actor> join(node_system& node, const caf::actor& whom, const node_flags& flags,
                                const endpoint& self_at, node_id id, const std::string& identity,
-                               std::string& error) {
+                               std::chrono::seconds patience, std::string& error) {
   auto at = parse_endpoint(flags.coordinator, "--coordinator", error);
   if (!at) return std::nullopt;
-  auto coordinator = node.connect(*at, std::chrono::seconds(flags.join_timeout_s), error);
-  if (!coordinator) return std::nullopt;
-  if (!identity.empty() && !same_model_as_coordinator(node, *coordinator, identity, error))
-    return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  };
+  std::optional<caf::actor> coordinator;
+  // A coordinator that just resumed may still hold this node's previous connection and drop the
+  // new one (CAF 0.17 keeps one connection per node): then the check gets no answer; try again.
+  for (;;) {
+    coordinator = node.connect(*at, std::max(left(), std::chrono::milliseconds(0)), error);
+    if (!coordinator) return std::nullopt;
+    if (identity.empty()) break;
+    const auto check = same_model_as_coordinator(node, *coordinator, identity, error);
+    if (check == model_check::same) break;
+    if (check == model_check::different || left().count() <= 0 || shutdown_requested())
+      return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
   caf::send_as(whom, *coordinator, node_hello{id, flags.role, self_at.to_string(), identity});
   std::cerr << "alisa: " << flags.role << " " << self_at.to_string() << " joined the coordinator at "
             << at->to_string() << std::endl;
@@ -155,6 +195,7 @@ int run_worker(node_flags& flags) {
   std::string error;
   auto at = listen(node, worker, flags, error);
   std::optional<caf::actor> coordinator;
+  std::string identity;
   // A worker's id is its sequences' owner prefix: what the memory nodes erase if it dies.
   const auto* tiers = static_cast<const engine::local_engine&>(**engine).tier_store();
   const node_id id{tiers ? tiers->sequence_owner() : 0};
@@ -164,14 +205,21 @@ int run_worker(node_flags& flags) {
       caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
       return fail(card.status());
     }
-    coordinator = join(node, worker, flags, *at, id,
-                       engine::model_identity(*card, flags.engine.options), error);
+    identity = engine::model_identity(*card, flags.engine.options);
+    coordinator = join(node, worker, flags, *at, id, identity,
+                       std::chrono::seconds(flags.join_timeout_s), error);
   }
   if (!coordinator) {
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
     return fail(error);
   }
-  return serve_until_shutdown(node, {worker}, *coordinator, flags.coordinator);
+  rejoin_plan plan;
+  plan.grace_s = flags.coordinator_grace_s;
+  plan.lost = [worker] { caf::anon_send(worker, actors::reset_jobs_atom::value); };
+  plan.rejoin = [&](std::string& e) {
+    return join(node, worker, flags, *at, id, identity, std::chrono::seconds(plan.grace_s), e);
+  };
+  return serve_until_shutdown(node, {worker}, *coordinator, flags.coordinator, plan);
 }
 
 int run_memory(node_flags& flags) {
@@ -191,12 +239,19 @@ int run_memory(node_flags& flags) {
   if (!memory.ok()) return fail(memory.status());
   at = listen(node, *memory, flags, error);
   std::optional<caf::actor> coordinator;
-  if (at) coordinator = join(node, *memory, flags, *at, node_id{at->port}, "", error);
+  if (at)
+    coordinator = join(node, *memory, flags, *at, node_id{at->port}, "",
+                       std::chrono::seconds(flags.join_timeout_s), error);
   if (!coordinator) {
     caf::anon_send_exit(*memory, caf::exit_reason::user_shutdown);
     return fail(error);
   }
-  return serve_until_shutdown(node, {*memory}, *coordinator, flags.coordinator);
+  rejoin_plan plan;
+  plan.grace_s = flags.coordinator_grace_s;
+  plan.rejoin = [&](std::string& e) {
+    return join(node, *memory, flags, *at, node_id{at->port}, "", std::chrono::seconds(plan.grace_s), e);
+  };
+  return serve_until_shutdown(node, {*memory}, *coordinator, flags.coordinator, plan);
 }
 
 // Exceptions (a batching option out of range, a fault opening the engine) are one-line errors:
@@ -251,6 +306,11 @@ void add_node_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--join-timeout", flags->join_timeout_s,
                   "seconds to keep trying to reach the coordinator")
       ->capture_default_str();
+  cmd->add_option("--coordinator-grace", flags->coordinator_grace_s,
+                  "seconds a worker or memory node keeps trying to rejoin a coordinator it lost "
+                  "(paused, restarted) before it exits (0 = exit at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 24 * 3600));
   add_engine_flags(*cmd, flags->engine);
   add_batching_flags(*cmd, flags->batching);
   add_coordinator_flags(*cmd, *flags);

@@ -24,7 +24,8 @@ struct node_flags {
   std::string listen = "127.0.0.1:0";
   std::string coordinator;
   int join_timeout_s = 30;
-  double no_worker_timeout_s = 60;  // coordinator: fail a job that has had no worker this long
+  double no_worker_timeout_s = 60;
+  int coordinator_grace_s = 30;     // worker / memory: how long to try to rejoin a lost coordinator  // coordinator: fail a job that has had no worker this long
   engine_flags engine;
   scheduler::batching_options batching;
   link_security security;

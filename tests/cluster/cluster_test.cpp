@@ -399,6 +399,36 @@ TEST(cluster, a_worker_that_joins_later_is_used) {
 }
 
 
+// A coordinator paused longer than the 10 s connection timeout (SIGSTOP, a long GC-like stall):
+// the worker and memory node lose it, keep trying for --coordinator-grace, and rejoin when it
+// resumes; the cluster then serves the same text with both nodes, instead of accepting jobs it
+// never runs.
+TEST(cluster, nodes_rejoin_a_coordinator_paused_past_the_connection_timeout) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(15), concat(model_flags(), {"--workers", "1", "--memory-nodes", "1",
+                                                  "--device-kv-budget", "256KiB", "--host-kv-budget",
+                                                  "4MiB", "--force-phase", "2"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  const int coordinator_pid = c.pid_of("coordinator", 0);
+  ASSERT_GT(coordinator_pid, 0) << c.process().out();
+  ::kill(coordinator_pid, SIGSTOP);
+  std::this_thread::sleep_for(13s);
+  ::kill(coordinator_pid, SIGCONT);
+  nlohmann::json status;
+  for (int i = 0; i < 60; ++i) {
+    status = cluster_status(c.coordinator());
+    if (status.value("workers", 0) == 1 && status.value("memory_nodes", 0) == 1) break;
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_EQ(status.value("workers", -1), 1) << status.dump() << c.process().err();
+  EXPECT_EQ(status.value("memory_nodes", -1), 1) << status.dump();
+  EXPECT_NE(c.process().err().find("trying to rejoin"), std::string::npos) << c.process().err();
+  auto s = run_submit(c.coordinator(), "The cat", 60);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(s.result["text"], engine_text("The cat", 60));
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
 TEST(cluster, a_tls_cluster_refuses_nodes_without_its_certificate) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
   cluster c(base_port(8),
