@@ -162,11 +162,19 @@ void step_worker(self_ptr self, size_t w, const coordinator_options& o) {
   worker.joiners.clear();
   plan.cancelled.swap(worker.cancelled);
   worker.stepping = true;
-  self->request(worker.handle, caf::infinite, std::move(plan))
+  self->request(worker.handle, o.step_timeout, std::move(plan))
       .then([self, w, o](step_report& report) { on_report(self, w, report, o); },
             [self, w, o](caf::error& err) {
               self->state.workers[w].stepping = false;
-              worker_down(self, w, to_string(err), o);
+              const std::string why =
+                  err == caf::sec::request_timeout
+                      ? absl::StrCat("no answer to a step within ",
+                                     std::chrono::duration<double>(o.step_timeout).count(),
+                                     " s (--step-timeout)")
+                      : to_string(err);
+              if (err == caf::sec::request_timeout)  // it may still be alive: do not reuse it
+                caf::anon_send_exit(self->state.workers[w].handle, caf::exit_reason::user_shutdown);
+              worker_down(self, w, why, o);
             });
 }
 

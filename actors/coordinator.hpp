@@ -57,6 +57,10 @@ struct coordinator_options {
   // A job that has had no worker alive for this long fails with an error saying so, instead of
   // waiting forever (the only worker died; none ever joined). 0 = wait for one indefinitely.
   std::chrono::milliseconds no_worker_timeout{std::chrono::seconds(60)};
+  // A worker that does not answer a step plan within this long counts as failed (its jobs restart
+  // elsewhere). Heartbeats catch a vanished host in 10 s on plain TCP; this bounds a hung worker
+  // (and TLS links, which have no heartbeats). Must exceed the longest step (a prefill chunk).
+  std::chrono::milliseconds step_timeout{std::chrono::seconds(300)};
   // Encodes submit_job::prompt_text for jobs without token ids; null = such jobs are refused as
   // an empty prompt.
   std::shared_ptr<const model::tokenizer> tokenizer;

@@ -151,6 +151,7 @@ int run_coordinator(node_flags& flags) {
   actors::coordinator_options o;
   o.batching = flags.batching;
   o.no_worker_timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.no_worker_timeout_s * 1000));
+  o.step_timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.step_timeout_s * 1000));
   o.context_length = card->config.max_position_embeddings;
   o.model_identity = engine::model_identity(*card, flags.engine.options);
   o.vocab_size = card->config.vocab_size;
@@ -289,6 +290,11 @@ void add_coordinator_flags(CLI::App& app, node_flags& flags) {
                  "saying so (0 = wait for a worker indefinitely)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 7 * 24 * 3600.0));
+  app.add_option("--step-timeout", flags.step_timeout_s,
+                 "seconds a worker may take to answer one step before it counts as failed (its "
+                 "jobs restart on other workers)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 24 * 3600.0));
 }
 
 void add_node_command(CLI::App& app, int& exit_code) {

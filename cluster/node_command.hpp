@@ -25,6 +25,7 @@ struct node_flags {
   std::string coordinator;
   int join_timeout_s = 30;
   double no_worker_timeout_s = 60;
+  double step_timeout_s = 300;      // coordinator: a worker's step unanswered this long = failed
   int coordinator_grace_s = 30;     // worker / memory: how long to try to rejoin a lost coordinator  // coordinator: fail a job that has had no worker this long
   engine_flags engine;
   scheduler::batching_options batching;

@@ -16,6 +16,8 @@ namespace {
 
 // How long a dial (TCP connect plus handshake) may take; node_system::connect retries.
 constexpr std::chrono::seconds kDialTimeout{5};
+// Bounds a request to the middleman actor (a dial plus CAF's handshake fits well within it).
+constexpr std::chrono::seconds kLocalRequestTimeout{30};
 
 // A doorman whose connections come from a handshake_gate instead of accept(): the gate's thread
 // authenticates, then each admitted socket is handed to the broker on the multiplexer's thread.
@@ -103,7 +105,7 @@ caf::expected<uint16_t> secret_links::publish(const caf::actor& whom, uint16_t p
                                               const std::string& host) {
   caf::scoped_actor self{sys_};
   caf::expected<uint16_t> result{caf::sec::cannot_open_port};
-  self->request(actor_, caf::infinite, caf::publish_atom::value, port,
+  self->request(actor_, kLocalRequestTimeout, caf::publish_atom::value, port,
                 caf::actor_cast<caf::strong_actor_ptr>(whom), sys_.message_types(whom), host, true)
       .receive([&](uint16_t bound) { result = bound; },
                [&](caf::error& error) { result = std::move(error); });
@@ -117,7 +119,7 @@ void secret_links::unpublish(const caf::actor& whom) {
 caf::expected<caf::actor> secret_links::remote_actor(const std::string& host, uint16_t port) {
   caf::scoped_actor self{sys_};
   caf::expected<caf::actor> result{caf::sec::cannot_connect_to_node};
-  self->request(actor_, caf::infinite, caf::connect_atom::value, host, port)
+  self->request(actor_, kLocalRequestTimeout, caf::connect_atom::value, host, port)
       .receive(
           [&](const caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>&) {
             if (ptr)

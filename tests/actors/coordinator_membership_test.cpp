@@ -159,5 +159,30 @@ TEST(coordinator_membership, killing_the_only_worker_fails_its_job_within_the_ti
   caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 
+TEST(coordinator_membership, a_worker_that_never_answers_a_step_is_dropped_after_the_step_timeout) {
+  caf::actor_system_config cfg;
+  register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  coordinator_options o;
+  o.context_length = 512;
+  o.vocab_size = 512;
+  o.step_timeout = 300ms;
+  o.no_worker_timeout = 300ms;
+  auto hung = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
+    return {[self](step_plan&) { return self->make_response_promise<step_report>(); },
+            [](memory_nodes_atom, const std::vector<caf::actor>&, const std::vector<std::string>&) {}};
+  });
+  auto coordinator = sys.spawn(actors::coordinator, std::vector<caf::actor>{hung}, o);
+  caf::scoped_actor client{sys};
+  client->monitor(hung);
+  auto [ended, after] = submit_and_wait(client, coordinator, 10s);
+  EXPECT_NE(ended.find("no worker has been available"), std::string::npos) << ended;
+  EXPECT_LT(after, 5s);
+  bool hung_stopped = false;
+  client->receive([&](caf::down_msg&) { hung_stopped = true; }, caf::after(5s) >> [] {});
+  EXPECT_TRUE(hung_stopped) << "a worker dropped for a step timeout must not keep running its jobs";
+  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
+}
+
 }  // namespace
 }  // namespace alisa::actors
