@@ -254,7 +254,7 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
                 " without credentials: give --cluster-secret-file or --tls-cert/--tls-key/--tls-ca "
                 "(or --insecure)");
   if (flags.http_port < 0 || flags.http_port > 65535) return fail("--http must be a port in [1, 65535]");
-  install_shutdown_signals();
+  install_shutdown_signals(std::chrono::seconds(25));  // > stop_all's 15 s grace
   auto extra = node_arguments(args);
   for (auto& a : default_budgets(flags)) extra.push_back(a);
   const std::string coordinator_at = at(flags, 0);

@@ -55,7 +55,7 @@ int serve_until_signal(serve_backend& backend, const serve_options& options) {
   std::cout << "alisa: serving '" << options.model_name << "' on http://" << options.host << ":"
             << server.port() << " (POST /v1/completions, /v1/chat/completions; GET /v1/models, "
             << "/health, /metrics; chat template " << to_string(options.chat) << ")" << std::endl;
-  install_shutdown_signals();
+  install_shutdown_signals(std::chrono::seconds(20));
   std::thread http([&] { server.run(); });
   while (!shutdown_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   spdlog::info("stopping the HTTP server");

@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/cluster_process.hpp"
@@ -260,6 +261,31 @@ TEST(security, a_worker_serving_another_model_is_refused_naming_the_difference) 
   ASSERT_EQ(served.exit_code, 0) << served.err;
   EXPECT_EQ(served.result["text"], engine_text("The cat", 20));
   EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
+// A "coordinator" that accepts TCP (the kernel does) but never speaks: CAF's connect blocks on
+// it with no deadline. SIGTERM must still end the node within seconds.
+TEST(security, sigterm_ends_a_node_stuck_joining_a_silent_peer) {
+  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(silent, 16), 0);
+  socklen_t length = sizeof a;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &length);
+  const std::string peer = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  child_process node({"node", "--role", "memory", "--host-kv-budget", "1MiB", "--coordinator", peer,
+                      "--join-timeout", "120"});
+  ASSERT_TRUE(node.wait_for_output("listening on", 30s)) << node.err();
+  std::this_thread::sleep_for(1s);  // inside the connect now
+  node.signal(SIGTERM);
+  const auto start = std::chrono::steady_clock::now();
+  const auto code = node.wait(30s);
+  ASSERT_TRUE(code.has_value()) << "the node ignored SIGTERM";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+  EXPECT_NE(*code, 0) << node.err();
+  ::close(silent);
 }
 
 }  // namespace
