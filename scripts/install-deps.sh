@@ -9,6 +9,7 @@ packages=(
   libsentencepiece-dev nlohmann-json3-dev libhwy-dev
   libgtest-dev libgmock-dev libcli11-dev libcpp-httplib-dev libspdlog-dev
   python3-prometheus-client curl
+  clang libclang-rt-14-dev
 )
 
 missing=()

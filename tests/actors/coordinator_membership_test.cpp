@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -65,34 +66,10 @@ TEST(coordinator_membership, memory_nodes_join_and_leave) {
   caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 
-TEST(coordinator_membership, a_worker_whose_model_identity_differs_is_not_used) {
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  coordinator_options o;
-  o.context_length = 512;
-  o.vocab_size = 512;
-  o.model_identity = "hidden_size=64\n";
-  auto coordinator = sys.spawn(actors::coordinator, std::vector<caf::actor>{}, o);
-  auto idle_worker = [](caf::event_based_actor* self) -> caf::behavior {
-    return {[self](step_plan&) { return self->make_response_promise<step_report>(); },
-            [](memory_nodes_atom, const std::vector<caf::actor>&, const std::vector<std::string>&) {}};
-  };
-  auto stranger = sys.spawn(idle_worker);
-  auto member = sys.spawn(idle_worker);
-  caf::send_as(stranger, coordinator, node_hello{node_id{1}, "worker", "a:1", "hidden_size=288\n"});
-  caf::send_as(member, coordinator, node_hello{node_id{2}, "worker", "b:1", "hidden_size=64\n"});
-  counts c;
-  for (int i = 0; i < 50 && c.workers == 0; ++i) {
-    c = status_of(sys, coordinator);
-    if (c.workers == 0) std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_EQ(c.workers, 1u) << "only the worker with the coordinator's model joins";
-  caf::scoped_actor self{sys};
-  self->request(coordinator, 5s, model_identity_atom::value)
-      .receive([](const std::string& id) { EXPECT_EQ(id, "hidden_size=64\n"); },
-               [](caf::error& e) { ADD_FAILURE() << to_string(e); });
-  for (auto& a : {stranger, member, coordinator}) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+// A worker that takes its step plans and never answers (hung, or busy forever).
+caf::behavior silent_worker(caf::event_based_actor* self) {
+  return {[self](step_plan&) { return self->make_response_promise<step_report>(); },
+          [](memory_nodes_atom, const std::vector<caf::actor>&, const std::vector<std::string>&) {}};
 }
 
 // Submits a 3-token job from `client` and returns how it ended ("failed: …", "rejected: …", or
@@ -116,38 +93,61 @@ std::pair<std::string, std::chrono::milliseconds> submit_and_wait(caf::scoped_ac
                      std::chrono::steady_clock::now() - accepted_at)};
 }
 
-TEST(coordinator_membership, a_job_without_any_worker_fails_after_the_no_worker_timeout) {
+// A coordinator's checks on its workers: the model identity, and bounded waits.
+struct coordinator_liveness : ::testing::Test {
   caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
+  std::unique_ptr<caf::actor_system> sys;
   coordinator_options o;
-  o.context_length = 512;
-  o.vocab_size = 512;
-  o.no_worker_timeout = 300ms;
-  auto coordinator = sys.spawn(actors::coordinator, std::vector<caf::actor>{}, o);
-  caf::scoped_actor client{sys};
+  void SetUp() override {
+    register_message_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    o.context_length = 512;
+    o.vocab_size = 512;
+    o.no_worker_timeout = 300ms;
+  }
+  caf::actor spawn_coordinator(std::vector<caf::actor> workers = {}) {
+    coordinator_ = sys->spawn(actors::coordinator, std::move(workers), o);
+    return coordinator_;
+  }
+  void TearDown() override { caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown); }
+
+ private:
+  caf::actor coordinator_;
+};
+
+TEST_F(coordinator_liveness, a_worker_whose_model_identity_differs_is_not_used) {
+  o.model_identity = "hidden_size=64\n";
+  auto coordinator = spawn_coordinator();
+  auto stranger = sys->spawn(silent_worker);
+  auto member = sys->spawn(silent_worker);
+  caf::send_as(stranger, coordinator, node_hello{node_id{1}, "worker", "a:1", "hidden_size=288\n"});
+  caf::send_as(member, coordinator, node_hello{node_id{2}, "worker", "b:1", "hidden_size=64\n"});
+  counts c;
+  for (int i = 0; i < 50 && c.workers == 0; ++i) {
+    c = status_of(*sys, coordinator);
+    if (c.workers == 0) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(c.workers, 1u) << "only the worker with the coordinator's model joins";
+  caf::scoped_actor self{*sys};
+  self->request(coordinator, 5s, model_identity_atom::value)
+      .receive([](const std::string& id) { EXPECT_EQ(id, "hidden_size=64\n"); },
+               [](caf::error& e) { ADD_FAILURE() << to_string(e); });
+  for (auto& a : {stranger, member}) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(coordinator_liveness, a_job_without_any_worker_fails_after_the_no_worker_timeout) {
+  auto coordinator = spawn_coordinator();
+  caf::scoped_actor client{*sys};
   auto [ended, after] = submit_and_wait(client, coordinator, 10s);
   EXPECT_NE(ended.find("failed: no worker has been available for 0.3 s"), std::string::npos) << ended;
   EXPECT_GE(after, 250ms);
   EXPECT_LT(after, 3s);
-  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 
-TEST(coordinator_membership, killing_the_only_worker_fails_its_job_within_the_timeout) {
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  coordinator_options o;
-  o.context_length = 512;
-  o.vocab_size = 512;
-  o.no_worker_timeout = 300ms;
-  // A worker that takes its step plan and never answers: the job runs "forever" until it dies.
-  auto stalled = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
-    return {[self](step_plan&) { return self->make_response_promise<step_report>(); },
-            [](memory_nodes_atom, const std::vector<caf::actor>&, const std::vector<std::string>&) {}};
-  });
-  auto coordinator = sys.spawn(actors::coordinator, std::vector<caf::actor>{stalled}, o);
-  caf::scoped_actor client{sys};
+TEST_F(coordinator_liveness, killing_the_only_worker_fails_its_job_within_the_timeout) {
+  auto stalled = sys->spawn(silent_worker);
+  auto coordinator = spawn_coordinator({stalled});
+  caf::scoped_actor client{*sys};
   std::thread killer([&] {
     std::this_thread::sleep_for(200ms);
     caf::anon_send_exit(stalled, caf::exit_reason::kill);
@@ -156,24 +156,13 @@ TEST(coordinator_membership, killing_the_only_worker_fails_its_job_within_the_ti
   killer.join();
   EXPECT_NE(ended.find("no worker has been available"), std::string::npos) << ended;
   EXPECT_LT(after, 3s);
-  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 
-TEST(coordinator_membership, a_worker_that_never_answers_a_step_is_dropped_after_the_step_timeout) {
-  caf::actor_system_config cfg;
-  register_message_types(cfg);
-  caf::actor_system sys{cfg};
-  coordinator_options o;
-  o.context_length = 512;
-  o.vocab_size = 512;
+TEST_F(coordinator_liveness, a_worker_that_never_answers_a_step_is_dropped_after_the_step_timeout) {
   o.step_timeout = 300ms;
-  o.no_worker_timeout = 300ms;
-  auto hung = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
-    return {[self](step_plan&) { return self->make_response_promise<step_report>(); },
-            [](memory_nodes_atom, const std::vector<caf::actor>&, const std::vector<std::string>&) {}};
-  });
-  auto coordinator = sys.spawn(actors::coordinator, std::vector<caf::actor>{hung}, o);
-  caf::scoped_actor client{sys};
+  auto hung = sys->spawn(silent_worker);
+  auto coordinator = spawn_coordinator({hung});
+  caf::scoped_actor client{*sys};
   client->monitor(hung);
   auto [ended, after] = submit_and_wait(client, coordinator, 10s);
   EXPECT_NE(ended.find("no worker has been available"), std::string::npos) << ended;
@@ -181,7 +170,6 @@ TEST(coordinator_membership, a_worker_that_never_answers_a_step_is_dropped_after
   bool hung_stopped = false;
   client->receive([&](caf::down_msg&) { hung_stopped = true; }, caf::after(5s) >> [] {});
   EXPECT_TRUE(hung_stopped) << "a worker dropped for a step timeout must not keep running its jobs";
-  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace

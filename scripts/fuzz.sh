@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (tests/fuzz/) with clang and runs each one.
+#
+#   scripts/fuzz.sh                 1,000,000 executions per harness (minutes each)
+#   scripts/fuzz.sh --runs N        N executions per harness
+#   scripts/fuzz.sh --smoke         a short run per harness (what ctest's fuzz.smoke does)
+#   scripts/fuzz.sh --only NAME     one harness (fuzz_safetensors, fuzz_hf_config, ...)
+#
+# Build directory: $ALISA_FUZZ_BUILD or build-fuzz/. Seeds come from the bundled model files and
+# small hand-made inputs; findings (crash-*, leak-*, timeout-*) land in the build directory and
+# the script exits non-zero. Exit 77 (skipped) when clang or libFuzzer is missing.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${ALISA_FUZZ_BUILD:-$root/build-fuzz}"
+runs=1000000
+only=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --smoke) runs=20000; shift ;;
+    --only) only="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "fuzz.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+  echo "fuzz.sh: skipped: clang++ with libFuzzer not found (apt-get install clang libclang-rt-14-dev)"
+  exit 77
+fi
+
+cmake -S "$root/tests/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$(nproc)" 2>&1 | grep -E "error|warning: unused" || true
+[ -x "$build/fuzz_safetensors" ] || { echo "fuzz.sh: the build failed" >&2; exit 1; }
+
+# Seeds: one directory per harness.
+seeds="$build/seeds"
+rm -rf "$seeds"
+mkdir -p "$seeds"/{fuzz_safetensors,fuzz_hf_config,fuzz_hf_tokenizer,fuzz_llama2c,fuzz_caf_messages}
+builtin="$root/model/builtin"
+cp "$builtin/stories260K-hf/config.json" "$seeds/fuzz_hf_config/"
+python3 - "$seeds" <<'PY'
+import json, struct, sys
+seeds = sys.argv[1]
+header = json.dumps({"__metadata__": {"format": "pt"},
+                     "a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
+                     "b": {"dtype": "BF16", "shape": [4], "data_offsets": [16, 24]}}).encode()
+with open(f"{seeds}/fuzz_safetensors/small.safetensors", "wb") as f:
+    f.write(struct.pack("<Q", len(header)) + header + bytes(24))
+vocab = {chr(c): i for i, c in enumerate(range(ord("a"), ord("z") + 1))}
+vocab.update({"ab": 26, "abc": 27, "\u0120": 28})
+tok = {"version": "1.0", "added_tokens": [{"id": 29, "content": "<|endoftext|>", "special": True}],
+       "normalizer": None, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False},
+       "decoder": {"type": "ByteLevel"},
+       "model": {"type": "BPE", "vocab": vocab, "merges": ["a b", "ab c"]}}
+with open(f"{seeds}/fuzz_hf_tokenizer/small.json", "wb") as f:
+    f.write(b"\x00" + json.dumps(tok).encode())
+PY
+{ printf '\x00'; head -c 65536 "$builtin/stories260K/stories260K.bin"; } > "$seeds/fuzz_llama2c/checkpoint-head"
+{ printf '\x01'; cat "$builtin/stories260K/tok512.bin"; } > "$seeds/fuzz_llama2c/tok512"
+
+status=0
+for harness in fuzz_safetensors fuzz_hf_config fuzz_hf_tokenizer fuzz_llama2c fuzz_caf_messages; do
+  [ -n "$only" ] && [ "$only" != "$harness" ] && continue
+  corpus="$build/corpus/$harness"
+  mkdir -p "$corpus"
+  log="$build/$harness.log"
+  start=$(date +%s)
+  if (cd "$build" && "./$harness" -runs="$runs" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+        -print_final_stats=1 "$corpus" "$seeds/$harness" >"$log" 2>&1); then
+    done_line=$(grep -E "^Done [0-9]+ runs" "$log" | tail -1)
+    echo "$harness: ${done_line:-done} ($(( $(date +%s) - start )) s wall, corpus $(ls "$corpus" | wc -l) inputs)"
+  else
+    echo "$harness: FAILED (see $log)"
+    grep -E "ERROR|SUMMARY|==[0-9]+==" "$log" | head -5
+    status=1
+  fi
+done
+exit $status
