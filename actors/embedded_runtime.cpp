@@ -26,6 +26,7 @@ struct embedded_runtime::impl {
 embedded_runtime::embedded_runtime(std::unique_ptr<engine::local_engine> engine,
                                    const scheduler::batching_options& batching)
     : engine_(std::move(engine)), impl_(std::make_unique<impl>()) {
+  batching.validate();  // throws before any actor exists (inside the coordinator it would kill it)
   register_message_types(impl_->config);
   // Work sharing: an idle scheduler thread wakes at once when the worker replies (work stealing's
   // idle threads poll every 10 ms).

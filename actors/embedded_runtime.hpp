@@ -28,6 +28,7 @@ namespace alisa::actors {
 
 class embedded_runtime {
  public:
+  // Throws std::invalid_argument naming the option when `batching` is out of range.
   embedded_runtime(std::unique_ptr<engine::local_engine> engine, const scheduler::batching_options& batching);
   ~embedded_runtime();
   embedded_runtime(const embedded_runtime&) = delete;

@@ -247,6 +247,7 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
     return fail("--base-port must leave room for every node's port (1-65535)");
   if (auto err = finish_engine_flags(flags.node.engine)) return fail(*err);
   if (auto err = flags.node.security.validate()) return fail(*err);
+  flags.node.batching.validate();  // here, not only in the coordinator node it starts
   const auto& security = flags.node.security;
   if (!is_loopback_host(flags.host) && !security.tls_enabled() && !security.secret_enabled() &&
       !security.insecure)

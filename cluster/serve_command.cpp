@@ -66,6 +66,7 @@ int serve_until_signal(serve_backend& backend, const serve_options& options) {
 
 int serve_embedded(serve_flags& flags) {
   if (auto err = finish_engine_flags(flags.engine)) return fail(*err);
+  flags.batching.validate();  // before loading the model: a one-line error naming the flag
   auto choice = choose_chat_family(flags.engine.options.model, flags.chat_template);
   if (!choice.error.empty()) return fail(choice.error);
   flags.server.chat = choice.family;

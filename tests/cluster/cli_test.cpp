@@ -421,6 +421,16 @@ TEST(cli, threads_beyond_the_machines_cap_are_refused) {
   expect_one_line_error(alisa("run --threads 100000 --prompt hi"), "--threads 100000 exceeds this machine's cap");
 }
 
+// Batch sizes have caps too: a few extra zeros are an error naming the flag, not a queue or a
+// batch that exhausts memory before anything runs.
+TEST(cli, batch_sizes_beyond_their_caps_are_refused) {
+  expect_one_line_error(alisa("serve --max-running 100000 --port 0"), "--max-running");
+  expect_one_line_error(alisa("serve --max-queued 2000000000 --port 0"), "--max-queued");
+  expect_one_line_error(alisa("cluster up --max-running 100000 --base-port 1"), "--max-running");
+  expect_one_line_error(alisa("bench decode --batch 100000"), "--batch must be 1 to 4096");
+  expect_one_line_error(alisa("eval ppl --batch 100000 --text hi"), "--batch must be 1 to 4096");
+}
+
 // Output that could not be written is a failure, not exit 0 (a full disk under `run --json > f`).
 TEST(cli, a_failed_write_to_stdout_is_an_error) {
   if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this machine";

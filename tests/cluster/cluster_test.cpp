@@ -330,6 +330,27 @@ TEST(cluster, a_worker_killed_mid_job_restarts_its_jobs_elsewhere) {
   EXPECT_EQ(c.stop(), 0) << c.process().err();
 }
 
+// The only worker killed mid-job: nobody can run the job, so after --no-worker-timeout its client
+// gets an error saying so instead of waiting forever.
+TEST(cluster, killing_the_only_worker_fails_its_client_within_the_no_worker_timeout) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(16), concat(model_flags(), {"--workers", "1", "--memory-nodes", "0",
+                                                  "--threads", "1", "--no-worker-timeout", "2"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  auto job = start_streaming(c.coordinator(), "Once upon a time", 440);
+  ASSERT_TRUE(job->running()) << "the job ended before the fault";
+  ::kill(c.pid_of("worker", 0), SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(job->wait(60s), 1) << job->err();
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  EXPECT_NE(job->err().find("no worker has been available for 2 s (--no-worker-timeout)"),
+            std::string::npos)
+      << job->err();
+  EXPECT_LT(waited, 10.0);
+  std::printf("only worker SIGKILL: client failed %.2f s after the kill\n", waited);
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
 TEST(cluster, a_dead_workers_kv_is_erased_from_the_memory_nodes) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
   // 512 KiB: room on one worker's device for both jobs' open and newest blocks after the kill.
