@@ -64,7 +64,8 @@ std::string to_string(tier_error code) {
 namespace {
 
 // A byte vector as one length prefix and one apply_raw call (the layout of std::vector<char>).
-caf::error write_bytes(caf::serializer& f, std::vector<std::byte>& bytes) {
+template <class Byte>
+caf::error write_bytes(caf::serializer& f, std::vector<Byte>& bytes) {
   size_t num_bytes = bytes.size();
   if (auto err = f.begin_sequence(num_bytes)) return err;
   if (num_bytes > 0)
@@ -74,7 +75,8 @@ caf::error write_bytes(caf::serializer& f, std::vector<std::byte>& bytes) {
 
 // Rejects a length prefix longer than what is left of a binary_deserializer's buffer before
 // allocating: a corrupt prefix must not allocate gigabytes.
-caf::error read_bytes(caf::deserializer& f, std::vector<std::byte>& bytes) {
+template <class Byte>
+caf::error read_bytes(caf::deserializer& f, std::vector<Byte>& bytes) {
   size_t num_bytes = 0;
   if (auto err = f.begin_sequence(num_bytes)) return err;
   if (auto* bin = dynamic_cast<caf::binary_deserializer*>(&f);
@@ -87,6 +89,16 @@ caf::error read_bytes(caf::deserializer& f, std::vector<std::byte>& bytes) {
 }
 
 }  // namespace
+
+namespace caf_detail {
+bool holds_at_least(caf::deserializer& f, size_t bytes) {
+  auto* bin = dynamic_cast<caf::binary_deserializer*>(&f);
+  return bin == nullptr || bytes <= bin->remaining();
+}
+}  // namespace caf_detail
+
+caf::error inspect(caf::serializer& f, byte_field& x) { return write_bytes(f, x.bytes); }
+caf::error inspect(caf::deserializer& f, byte_field& x) { return read_bytes(f, x.bytes); }
 
 caf::error inspect(caf::serializer& f, kv_payload& x) {
   if (auto err = f(x.sequence, x.layer, x.part, x.block, x.offsets)) return err;

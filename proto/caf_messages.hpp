@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "caf/atom.hpp"
 #include "caf/deserializer.hpp"
@@ -27,6 +28,7 @@
 #include "caf/fwd.hpp"
 #include "caf/make_message.hpp"  // CAF_ERROR_CODE_ENUM builds error context messages
 #include "caf/meta/type_name.hpp"
+#include "caf/sec.hpp"
 #include "caf/serializer.hpp"
 #include "proto/ids.hpp"
 #include "proto/kv_tier.hpp"
@@ -79,25 +81,65 @@ typename Inspector::result_type inspect(Inspector& f, kv_part& x) {
   return f(name);
 }
 
-// A float field that crosses as its IEEE-754 bits. CAF 0.17 packs floats with its own
-// detail::pack754, which mangles subnormals (a temperature of 1e-40 arrived as -1.16e35);
-// the bits arrive exactly. Printing inspectors show the value.
-struct float_bits {
-  float* value;
+// Every float and double field crosses as its IEEE-754 bits. CAF 0.17 packs them with its own
+// detail::pack754, which mangles subnormals (a temperature of 1e-40 arrived as -1.16e35) and
+// never returns for an infinity (it halves inf until it is below 2: a -inf logprob would hang the
+// sending thread; found by tests/fuzz/fuzz_caf_messages). The bits arrive exactly. Printing
+// inspectors show the value. Use: `ieee_bits<float> t{&x.temperature}; f(..., t, ...)`.
+template <class T>
+struct ieee_bits {
+  T* value;
 };
+using float_bits = ieee_bits<float>;
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, float_bits& x) {
+namespace caf_detail {
+template <class T>
+using bits_of = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+// Whether a deserializer still holds `bytes` (always true for one that is not CAF's binary one).
+bool holds_at_least(caf::deserializer& f, size_t bytes);
+}  // namespace caf_detail
+
+template <class Inspector, class T>
+typename Inspector::result_type inspect(Inspector& f, ieee_bits<T>& x) {
+  using bits_type = caf_detail::bits_of<T>;
   if constexpr (!caf_detail::is_data_processor<Inspector>) {
     return f(*x.value);
   } else if constexpr (Inspector::writes_state) {
-    uint32_t bits = 0;
+    bits_type bits = 0;
     auto err = f(bits);
-    if (!err) *x.value = std::bit_cast<float>(bits);
+    if (!err) *x.value = std::bit_cast<T>(bits);
     return err;
   } else {
-    uint32_t bits = std::bit_cast<uint32_t>(*x.value);
+    bits_type bits = std::bit_cast<bits_type>(*x.value);
     return f(bits);
+  }
+}
+
+// A std::vector<float> or <double> field: its length, then each value's bits (as ieee_bits).
+// Loading refuses a length beyond what the input holds before it allocates.
+template <class T>
+struct ieee_list {
+  std::vector<T>* values;
+};
+
+template <class Inspector, class T>
+typename Inspector::result_type inspect(Inspector& f, ieee_list<T>& x) {
+  using bits_type = caf_detail::bits_of<T>;
+  if constexpr (!caf_detail::is_data_processor<Inspector>) {
+    return f(*x.values);
+  } else {
+    size_t n = x.values->size();
+    if (auto err = f.begin_sequence(n)) return err;
+    if constexpr (Inspector::writes_state) {
+      if (!caf_detail::holds_at_least(f, n * sizeof(bits_type)))
+        return caf::make_error(caf::sec::end_of_stream);
+      x.values->resize(n);
+    }
+    for (auto& value : *x.values) {
+      ieee_bits<T> bits{&value};
+      if (auto err = f(bits)) return err;
+    }
+    return f.end_sequence();
   }
 }
 
@@ -132,8 +174,10 @@ typename Inspector::result_type inspect(Inspector& f, job_rejected& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_logprob& x) {
-  return f(caf::meta::type_name("alisa.token_logprob"), x.token_id, x.logprob, x.text, x.top_ids,
-           x.top_logprobs, x.top_texts);
+  ieee_bits<float> logprob{&x.logprob};
+  ieee_list<float> top_logprobs{&x.top_logprobs};
+  return f(caf::meta::type_name("alisa.token_logprob"), x.token_id, logprob, x.text, x.top_ids,
+           top_logprobs, x.top_texts);
 }
 
 template <class Inspector>
@@ -144,11 +188,14 @@ typename Inspector::result_type inspect(Inspector& f, token_chunk& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_finished& x) {
+  ieee_bits<double> prefill{&x.prefill_ms}, decode{&x.decode_ms},
+      attended{&x.kv_tokens_attended_per_step}, read{&x.kv_bytes_read_per_step},
+      attention{&x.attention_ms}, selection{&x.selection_ms}, transfer{&x.kv_transfer_ms},
+      recompute{&x.recompute_ms};
   return f(caf::meta::type_name("alisa.job_finished"), x.id, x.finish_reason,
-           x.num_prompt_tokens, x.num_generated_tokens, x.prefill_ms, x.decode_ms,
-           x.num_decode_steps, x.kv_tokens_attended_per_step, x.kv_bytes_read_per_step,
-           x.attention_ms, x.selection_ms, x.kv_transfer_ms, x.recompute_ms,
-           x.tokens_recomputed, x.memory_node_peak_bytes);
+           x.num_prompt_tokens, x.num_generated_tokens, prefill, decode, x.num_decode_steps,
+           attended, read, attention, selection, transfer, recompute, x.tokens_recomputed,
+           x.memory_node_peak_bytes);
 }
 
 template <class Inspector>
@@ -196,6 +243,21 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_fetch& x) {
   return f(caf::meta::type_name("alisa.kv_fetch"), x.sequence, x.layer, x.part, x.block,
            x.offsets);
+}
+
+// A std::vector<uint8_t> field on the wire exactly as CAF writes one (a length prefix, then the
+// raw bytes), but loading refuses a length beyond what a binary_deserializer has left before it
+// allocates: CAF's own loader resizes first, so a peer's 4-byte prefix could cost 4 GiB (found
+// by tests/fuzz/fuzz_caf_messages). Used as `byte_field field{x.bytes}; f(..., field, ...)`.
+struct byte_field {
+  std::vector<uint8_t>& bytes;
+};
+caf::error inspect(caf::serializer& f, byte_field& x);
+caf::error inspect(caf::deserializer& f, byte_field& x);
+template <class Inspector>
+  requires(!caf_detail::is_data_processor<Inspector>)
+typename Inspector::result_type inspect(Inspector& f, byte_field& x) {
+  return f(x.bytes);
 }
 
 // Serialising / deserialising: the header fields, then `bytes` as one length prefix and one
@@ -262,17 +324,19 @@ typename Inspector::result_type inspect(Inspector& f, kv_fetch_batch& x) {
   return f(caf::meta::type_name("alisa.kv_fetch_batch"), x.fetches);
 }
 
-// Each payload through kv_payload's own raw-bytes inspect.
+// Each payload through kv_payload's own raw-bytes inspect; status as a bounded byte_field.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_payload_batch& x) {
-  return f(caf::meta::type_name("alisa.kv_payload_batch"), x.payloads, x.status);
+  byte_field status{x.status};
+  return f(caf::meta::type_name("alisa.kv_payload_batch"), x.payloads, status);
 }
 
 // -- GPU-to-GPU links (the block at the end of messages.hpp) ----------------------------------
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_link_offer& x) {
-  return f(caf::meta::type_name("alisa.peer_link_offer"), x.link_id, x.transport, x.unique_id,
+  byte_field unique_id{x.unique_id};
+  return f(caf::meta::type_name("alisa.peer_link_offer"), x.link_id, x.transport, unique_id,
            x.size, x.rank, x.reason);
 }
 
@@ -303,8 +367,9 @@ typename Inspector::result_type inspect(Inspector& f, peer_transfer& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_transfer_report& x) {
+  ieee_list<double> seconds{&x.seconds};
   return f(caf::meta::type_name("alisa.peer_transfer_report"), x.link_id, x.transport, x.bytes,
-           x.seconds, x.checksums);
+           seconds, x.checksums);
 }
 
 template <class Inspector>
@@ -315,8 +380,9 @@ typename Inspector::result_type inspect(Inspector& f, peer_link_bench& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_link_bench_result& x) {
+  ieee_list<double> seconds{&x.seconds};
   return f(caf::meta::type_name("alisa.peer_link_bench_result"), x.transport, x.reason, x.sender,
-           x.receiver, x.bytes, x.seconds, x.checksums);
+           x.receiver, x.bytes, seconds, x.checksums);
 }
 
 // The caf::error category of tier_error ("alisa_tier"): `caf::make_error(tier_error::not_found,

@@ -8,6 +8,7 @@
 
 #include <bit>
 #include <chrono>
+#include <cmath>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -685,6 +686,31 @@ TEST(CafSamplingParams, SubnormalAndSpecialFloatsArriveBitForBit) {
   }
 }
 
+// Infinities and NaN in every float and double field: CAF 0.17's packing never returned for an
+// infinity (a -inf logprob would hang the sending worker), so these round trips also bound time.
+TEST(CafFloatFields, InfinitiesAndNanArriveBitForBit) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  token_chunk chunk;
+  chunk.logprobs.push_back(token_logprob{7, -inf, "x", {1, 2}, {-inf, nan}, {"a", "b"}});
+  const token_chunk chunk_out = round_trip(chunk);
+  ASSERT_EQ(chunk_out.logprobs.size(), 1u);
+  EXPECT_EQ(chunk_out.logprobs[0].logprob, -inf);
+  ASSERT_EQ(chunk_out.logprobs[0].top_logprobs.size(), 2u);
+  EXPECT_EQ(chunk_out.logprobs[0].top_logprobs[0], -inf);
+  EXPECT_TRUE(std::isnan(chunk_out.logprobs[0].top_logprobs[1]));
+  job_finished done;
+  done.decode_ms = std::numeric_limits<double>::infinity();
+  done.kv_bytes_read_per_step = 1e-310;  // subnormal double
+  const job_finished done_out = round_trip(done);
+  EXPECT_EQ(done_out.decode_ms, done.decode_ms);
+  EXPECT_EQ(std::bit_cast<uint64_t>(done_out.kv_bytes_read_per_step),
+            std::bit_cast<uint64_t>(done.kv_bytes_read_per_step));
+  peer_link_bench_result bench;
+  bench.seconds = {std::numeric_limits<double>::infinity(), 0.25};
+  EXPECT_EQ(round_trip(bench).seconds, bench.seconds);
+}
+
 TEST(CafTierUsageRequest, RegisteredAndTravelsInsideCafMessage) {
   auto& sys = registered_system();
   EXPECT_EQ(sys.types().portable_name(0, &typeid(tier_usage_request)), "alisa.tier_usage_request");
@@ -758,9 +784,8 @@ TEST(CafKvPayload, TruncatedInputIsAnError) {
   }
 }
 
-TEST(CafKvPayload, HugeLengthPrefixFailsWithoutAllocating) {
-  // An empty payload ends in its length prefix (varbyte 0); replace it with ~4 GiB.
-  std::vector<char> buf = serialize(sample<kv_payload>::emptied(sample<kv_payload>::filled()));
+// Replaces the varbyte 0 that ends `buf` (an empty byte sequence's length) with ~4 GiB.
+void end_with_a_huge_length_prefix(std::vector<char>& buf) {
   ASSERT_EQ(buf.back(), 0);
   buf.pop_back();
   uint32_t n = 0xfffffff0u;
@@ -769,11 +794,28 @@ TEST(CafKvPayload, HugeLengthPrefixFailsWithoutAllocating) {
     n >>= 7;
   }
   buf.push_back(static_cast<char>(n));
+}
+
+TEST(CafKvPayload, HugeLengthPrefixFailsWithoutAllocating) {
+  // An empty payload ends in its length prefix (varbyte 0); replace it with ~4 GiB.
+  std::vector<char> buf = serialize(sample<kv_payload>::emptied(sample<kv_payload>::filled()));
+  end_with_a_huge_length_prefix(buf);
   caf::error err;
   const kv_payload out = deserialize<kv_payload>(buf, &err);
   ASSERT_TRUE(err);
   EXPECT_EQ(err, caf::sec::end_of_stream) << caf::to_string(err);
   EXPECT_TRUE(out.bytes.empty());
+}
+
+// The uint8_t fields too (kv_payload_batch::status, peer_link_offer::unique_id): CAF's own loader
+// resized to the prefix first (tests/fuzz/fuzz_caf_messages found a 4 GiB allocation).
+TEST(CafKvPayload, HugeByteFieldPrefixFailsWithoutAllocating) {
+  std::vector<char> buf = serialize(kv_payload_batch{});
+  end_with_a_huge_length_prefix(buf);
+  caf::error err;
+  const kv_payload_batch out = deserialize<kv_payload_batch>(buf, &err);
+  EXPECT_EQ(err, caf::sec::end_of_stream) << caf::to_string(err);
+  EXPECT_TRUE(out.status.empty());
 }
 
 TEST(CafKvPayload, PrintsByteCountNotBytes) {
