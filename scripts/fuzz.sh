@@ -37,7 +37,7 @@ cmake --build "$build" -j"$(nproc)" 2>&1 | grep -E "error|warning: unused" || tr
 # Seeds: one directory per harness.
 seeds="$build/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{fuzz_safetensors,fuzz_hf_config,fuzz_hf_tokenizer,fuzz_llama2c,fuzz_caf_messages}
+mkdir -p "$seeds"/{fuzz_safetensors,fuzz_hf_config,fuzz_hf_tokenizer,fuzz_llama2c,fuzz_caf_messages,fuzz_config_file,fuzz_sentencepiece}
 builtin="$root/model/builtin"
 cp "$builtin/stories260K-hf/config.json" "$seeds/fuzz_hf_config/"
 python3 - "$seeds" <<'PY'
@@ -59,9 +59,11 @@ with open(f"{seeds}/fuzz_hf_tokenizer/small.json", "wb") as f:
 PY
 { printf '\x00'; head -c 65536 "$builtin/stories260K/stories260K.bin"; } > "$seeds/fuzz_llama2c/checkpoint-head"
 { printf '\x01'; cat "$builtin/stories260K/tok512.bin"; } > "$seeds/fuzz_llama2c/tok512"
+printf 'model = stories260K\n# a comment\nstop = "\\n\\n"\njson = true\nmax-tokens = 8\n' > "$seeds/fuzz_config_file/run.conf"
 
 status=0
-for harness in fuzz_safetensors fuzz_hf_config fuzz_hf_tokenizer fuzz_llama2c fuzz_caf_messages; do
+for harness in fuzz_safetensors fuzz_hf_config fuzz_hf_tokenizer fuzz_llama2c fuzz_caf_messages \
+               fuzz_config_file fuzz_sentencepiece; do
   [ -n "$only" ] && [ "$only" != "$harness" ] && continue
   corpus="$build/corpus/$harness"
   mkdir -p "$corpus"
