@@ -338,6 +338,8 @@ runtime_metrics snapshot(self_ptr self, const coordinator_options& o) {
     }
     m.kv.tokens_recomputed += k.tokens_recomputed;
     m.kv.preemptions += k.preemptions;
+    m.kv.prefix_hit_tokens += k.prefix_hit_tokens;
+    m.kv.prefix_cache_bytes += k.prefix_cache_bytes;
     for (size_t p = 0; p < k.sequences_per_phase.size() && p < 3; ++p)
       m.kv.sequences_per_phase[p] += k.sequences_per_phase[p];
   }

@@ -40,6 +40,10 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
                  "longer prompt is prefilled over several steps while other jobs keep decoding "
                  "(0 = every prompt whole in one step)")
       ->capture_default_str();
+  app.add_option("--prefix-cache-budget", flags.prefix_cache_budget,
+                 "host RAM for the K/V of prompt prefixes kept after their jobs end, e.g. 1GiB: a "
+                 "job whose prompt starts with a cached prefix (another question about the same "
+                 "document) prefills only the rest, with the same output (unset: off)");
   add_attention_flags(app, flags);
   add_tier_flags(app, flags);
 }
@@ -90,6 +94,10 @@ std::optional<std::string> finish_tier_flags(engine_flags& flags) {
   if (auto bad = parse_budget("--device-kv-budget", flags.device_budget, t.device_budget)) return bad;
   if (auto bad = parse_budget("--host-kv-budget", flags.host_budget, t.host_budget)) return bad;
   if (auto bad = parse_budget("--nvme-kv-budget", flags.nvme_budget, t.nvme_budget)) return bad;
+  uint64_t prefix_budget = 0;
+  if (auto bad = parse_budget("--prefix-cache-budget", flags.prefix_cache_budget, prefix_budget))
+    return bad;
+  flags.options.prefix_cache_budget = prefix_budget;
   const bool attention_given = flags.attention_option && flags.attention_option->count() > 0;
   const bool policy_given = flags.policy_option && flags.policy_option->count() > 0;
   const bool sparsity_given = flags.sparsity_option && flags.sparsity_option->count() > 0;

@@ -21,6 +21,7 @@ nlohmann::json job_json(const actors::job_outcome& outcome) {
   return {{"text", outcome.text},
           {"token_ids", outcome.token_ids},
           {"num_prompt_tokens", f.num_prompt_tokens},
+          {"cached_tokens", f.cached_tokens},
           {"num_generated_tokens", outcome.token_ids.size()},
           {"finish_reason", f.finish_reason},
           {"prefill_ms", f.prefill_ms},

@@ -86,6 +86,18 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
     if (!store.ok()) return store.status();
     engine->tiers_ = std::move(*store);
   }
+  if (options.prefix_cache_budget > 0) {
+    if (options.kv_type == kv_dtype::i8)
+      return absl::InvalidArgumentError(
+          "--prefix-cache-budget needs --kv-dtype fp32, fp16 or bf16: int8 rows depend on how a "
+          "prompt was chunked, so a reused prefix could change the output");
+    const auto& c = engine->config_;
+    prefix_cache_shape shape{c.num_layers, c.kv_dim(), c.hidden_size, engine->tiers_ != nullptr};
+    engine->prefixes_ = std::make_unique<prefix_cache>(
+        options.prefix_cache_budget, shape,
+        engine->source_ + "|" + std::string(to_string(options.weight_type)) + "|" +
+            std::string(to_string(options.kv_type)));
+  }
   return engine;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "engine/generation.hpp"
 #include "model/load_model.hpp"
+#include "engine/prefix_cache.hpp"
 #include "engine/tier_options.hpp"
 #include "engine/tiered_kv_store.hpp"
 #include "gpu/backend.hpp"
@@ -38,6 +39,9 @@ struct engine_options {
   // prompt whole in one step). Bounds the activations a long prompt needs, and how long the
   // decoding jobs beside it wait for one step.
   int max_prefill_tokens = 2048;
+  // --prefix-cache-budget: host RAM for the K/V of prompt prefixes kept after their jobs end, so a
+  // job starting with a cached prefix skips that prefill (engine/prefix_cache.hpp). 0 = off.
+  size_t prefix_cache_budget = 0;
 };
 
 // "swa S=0.80, kv int8": the attention policy and KV dtype, for logs and reports.
@@ -77,6 +81,8 @@ class local_engine {
   // A sequence's KV holder in the tiered store, of at most `capacity` positions (0 = the model's
   // context) and expected to reach final_length (precondition: tier_store() != nullptr).
   std::unique_ptr<tiered_sequence> make_tiered_sequence(int final_length, int capacity = 0);
+  // The prefix cache when options().prefix_cache_budget > 0, else nullptr.
+  prefix_cache* prefixes() { return prefixes_.get(); }
 
  private:
   local_engine() = default;
@@ -91,6 +97,7 @@ class local_engine {
   std::unique_ptr<gpu::backend> backend_;
   std::string backend_choice_;  // --backend auto: what was chosen and why (empty otherwise)
   std::unique_ptr<gpu::model_runner> runner_;
+  std::unique_ptr<prefix_cache> prefixes_;
   std::unique_ptr<tiered_kv_store> tiers_;  // declared last: released before the backend
 };
 

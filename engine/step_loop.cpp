@@ -9,6 +9,7 @@
 #include "engine/heap_trim.hpp"
 #include "engine/job_statistics.hpp"
 #include "engine/policy_selection.hpp"
+#include "engine/prefix_reuse.hpp"
 #include "engine/tiered_sequence.hpp"
 #include "gpu/logit_processing.hpp"
 #include "gpu/sampler.hpp"
@@ -49,6 +50,8 @@ struct step_loop::job {
   std::unique_ptr<tiered_sequence> sequence;
   std::unique_ptr<gpu::attention_selection> selection;
   std::optional<scheduler::selection_options> attention;  // the job's own, else the engine's
+  int cached_tokens = 0;                     // prompt positions replayed from the prefix cache
+  std::unique_ptr<prefix_capture> capture;   // copies its prompt blocks for the prefix cache
   std::vector<int32_t> new_tokens;
   std::vector<token_logprob> new_logprobs;  // one per new token, when params.logprobs
   std::vector<float> processed, picked;     // logit rows after penalties / min_p (reused)
@@ -82,6 +85,7 @@ struct step_loop::job {
     f.finish_reason = std::string(to_string(reason));
     f.num_prompt_tokens = prompt_len;
     f.num_generated_tokens = num_generated;
+    f.cached_tokens = cached_tokens;
     if (prefilled()) {
       f.prefill_ms = ms_between(start, prefill_done);
       f.decode_ms = ms_between(prefill_done, clock_type::now());
@@ -181,7 +185,43 @@ bool step_loop::start(job& j, step_report& report) {
   j.running = true;
   j.fed = 0;
   std::erase(waiting_, j.id.value);
+  try {
+    reuse_prefix(j);
+  } catch (const std::exception& e) {
+    fail(j, absl::StrCat("cannot replay the cached prompt prefix: ", e.what()), report);
+    return false;
+  }
   return true;
+}
+
+// Prompt rows a cold prefill computes dense and unobserved (the rows before the job's scored
+// tail; at least the last row runs, for its logits): what the prefix cache may hold and replay
+// without changing the job's output. 0 for jobs that need every prompt row's logits.
+int step_loop::reusable_prompt_rows(const job& j) const {
+  if (j.extras.score_only || j.extras.on_prompt_logits || j.extras.prompt_rows_per_step > 0) return 0;
+  const int tail = j.selection ? std::max(2, j.selection->prefill_tail_rows(j.prompt_len)) : 1;
+  return std::max(0, j.prompt_len - tail);
+}
+
+// A starting job: replays the longest cached prefix of its prompt into its KV (it then prefills
+// only the rest), and captures the blocks the cache lacks for the jobs after it.
+void step_loop::reuse_prefix(job& j) {
+  j.cached_tokens = 0;
+  j.capture.reset();
+  prefix_cache* cache = engine_.prefixes();
+  const int blocks = cache ? reusable_prompt_rows(j) / kv_block_tokens : 0;
+  if (blocks == 0) return;
+  const std::span<const int32_t> prompt(j.tokens.data(), static_cast<size_t>(j.prompt_len));
+  const auto found = cache->lookup(prompt, blocks);
+  if (!found.empty()) {
+    replay_prefix(found, cache->shape(), engine_.backend(), j.cache.get(), j.kv());
+    j.fed = static_cast<int>(found.size()) * kv_block_tokens;
+    j.cached_tokens = j.fed;
+  }
+  if (static_cast<int>(found.size()) < blocks) {
+    auto capture = std::make_unique<prefix_capture>(*cache, engine_.backend(), prompt, blocks);
+    if (!capture->empty()) j.capture = std::move(capture);
+  }
 }
 
 // Frees a running job's KV; it waits at the head of the queue and is recomputed when resumed.
@@ -199,6 +239,10 @@ void step_loop::preempt(job& j) {
 worker_kv_metrics step_loop::kv_metrics() const {
   worker_kv_metrics m;
   m.preemptions = preemptions_total_;
+  if (const prefix_cache* prefixes = engine_.prefixes()) {
+    m.prefix_hit_tokens = prefixes->stats().hit_tokens;
+    m.prefix_cache_bytes = prefixes->stats().bytes;
+  }
   const auto* store = engine_.tier_store();
   if (!store) return m;
   const tier_report& r = store->report();
@@ -342,7 +386,8 @@ void step_loop::plan_rows(std::vector<job*>& order, std::vector<gpu::forward_req
     if (selection && prompt_step && !teacher_forced && j.fed > 0) selection->begin_prefill_tail(j.fed);
     const std::span<const int32_t> feed(j.tokens.data() + j.fed, static_cast<size_t>(rows));
     const bool all_logits = static_cast<bool>(j.extras.on_prompt_logits) && !j.prefilled();
-    requests.push_back({j.cache.get(), feed, all_logits, selection, j.kv()});
+    requests.push_back({j.cache.get(), feed, all_logits, selection, j.kv(),
+                        prompt_step ? j.capture.get() : nullptr});
     order.push_back(&j);
   }
 }
@@ -409,6 +454,10 @@ void step_loop::after_forward(std::span<job* const> order,
       for (int r = 0; r < rows; ++r)
         j.extras.on_prompt_logits(j.fed + r, {logits_.data() + (row + r) * vocab, vocab});
     j.fed += rows;
+    if (j.capture && j.fed >= j.capture->end_position()) {
+      j.capture->publish();
+      j.capture.reset();
+    }
     const std::span<const float> last(logits_.data() + (row + out_rows - 1) * vocab, vocab);
     row += out_rows;
     if (j.pending_rows() > 0) {

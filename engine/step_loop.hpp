@@ -23,6 +23,12 @@
 // A job that cannot fit even alone fails with a message naming the budget and what it needs.
 // Without a tiered store every job is admitted (its dense cache is sized to prompt + max_tokens).
 //
+// Prefix cache (--prefix-cache-budget, engine/prefix_cache.hpp): a starting job replays the
+// longest cached prefix of its prompt into its KV and prefills only the rest; its prompt steps
+// copy the blocks the cache lacks (a kv_tap), published once fed. Only rows before the job's
+// scored tail are kept or replayed (reusable_prompt_rows), so reuse never changes an output;
+// job_finished::cached_tokens reports what was replayed.
+//
 // Statistics: each finished job reports its decode steps' figures (job_finished), over its
 // decode steps only (every forward pass after the one that finished its prompt). The runner counts
 // over the whole batch, so each step's counter delta is split between the jobs in it:
@@ -116,6 +122,8 @@ class step_loop {
   void admit_paged(step_report& report);
   void admit_fixed(step_report& report);
   bool start(job& j, step_report& report);
+  int reusable_prompt_rows(const job& j) const;
+  void reuse_prefix(job& j);
   void preempt(job& j);
   void fail(job& j, const std::string& reason, step_report& report);
   int device_slots_needed(const job& j) const;

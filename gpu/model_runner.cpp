@@ -415,6 +415,9 @@ void model_runner::store_kv(int layer_index, std::span<const forward_request> re
   size_t row = 0;
   for (const auto& r : requests) {
     const int rows = static_cast<int>(r.tokens.size());
+    if (r.tap)
+      r.tap->rows(layer_index, r.length(), s.k + row * width, s.v + row * width,
+                  s.h + row * hidden_width, rows);
     if (r.cache) {
       backend_.append_kv(r.cache->keys(layer_index), r.length(), s.k + row * width, rows);
       backend_.append_kv(r.cache->values(layer_index), r.length(), s.v + row * width, rows);

@@ -15,6 +15,7 @@
 #include "gpu/backend.hpp"
 #include "gpu/kv_cache.hpp"
 #include "gpu/kv_source.hpp"
+#include "gpu/kv_tap.hpp"
 #include "model/model_weights.hpp"
 
 namespace alisa::gpu {
@@ -54,6 +55,7 @@ struct forward_request {
   // Restricts attention (single-row requests) and receives the attention mass; nullptr = dense.
   attention_selection* selection = nullptr;
   kv_source* source = nullptr;        // instead of cache: K/V written to and gathered from tiers
+  kv_tap* tap = nullptr;              // optional: sees the K/V rows this request writes
   int length() const { return cache ? cache->length() : source->length(); }
   int capacity() const { return cache ? cache->capacity() : source->capacity(); }
 };

@@ -195,7 +195,7 @@ typename Inspector::result_type inspect(Inspector& f, job_finished& x) {
   return f(caf::meta::type_name("alisa.job_finished"), x.id, x.finish_reason,
            x.num_prompt_tokens, x.num_generated_tokens, prefill, decode, x.num_decode_steps,
            attended, read, attention, selection, transfer, recompute, x.tokens_recomputed,
-           x.memory_node_peak_bytes);
+           x.memory_node_peak_bytes, x.cached_tokens);
 }
 
 template <class Inspector>
@@ -222,7 +222,7 @@ typename Inspector::result_type inspect(Inspector& f, tier_stats& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_kv_metrics& x) {
   return f(caf::meta::type_name("alisa.worker_kv_metrics"), x.tiers, x.tokens_recomputed,
-           x.preemptions, x.sequences_per_phase);
+           x.preemptions, x.sequences_per_phase, x.prefix_hit_tokens, x.prefix_cache_bytes);
 }
 
 template <class Inspector>

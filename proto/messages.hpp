@@ -90,6 +90,8 @@ struct job_finished {
   // while the job ran; all its jobs together), in the order the nodes joined. Empty without
   // memory nodes.
   std::vector<uint64_t> memory_node_peak_bytes;
+  // Prompt tokens replayed from the prefix cache instead of prefilled (--prefix-cache-budget).
+  int cached_tokens = 0;
 };
 
 // Accepted, then lost: a fault nothing could recover from (the reason says which).
@@ -153,6 +155,9 @@ struct worker_kv_metrics {
   uint64_t tokens_recomputed = 0;
   uint64_t preemptions = 0;
   std::vector<uint32_t> sequences_per_phase;
+  // The prefix cache (--prefix-cache-budget): prompt tokens replayed from it, and its bytes now.
+  uint64_t prefix_hit_tokens = 0;
+  uint64_t prefix_cache_bytes = 0;
 };
 
 // anyone ──metrics_atom──> coordinator ──runtime_metrics──> : membership, the queue, and the

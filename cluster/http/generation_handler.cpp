@@ -60,7 +60,7 @@ class request_tracker {
 };
 
 usage_counts usage_of(const actors::job_outcome& o) {
-  return {o.finished.num_prompt_tokens, o.finished.num_generated_tokens};
+  return {o.finished.num_prompt_tokens, o.finished.num_generated_tokens, o.finished.cached_tokens};
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ std::string random_hex(int digits) {
 json usage_json(const usage_counts& u) {
   return {{"prompt_tokens", u.prompt_tokens},
           {"completion_tokens", u.completion_tokens},
-          {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+          {"total_tokens", u.prompt_tokens + u.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
 }
 
 // Token text may end inside a UTF-8 sequence: JSON strings must be valid UTF-8, so invalid bytes

@@ -23,6 +23,7 @@ nlohmann::json error_json(const api_error& e);
 struct usage_counts {
   int prompt_tokens = 0;
   int completion_tokens = 0;
+  int cached_tokens = 0;  // of prompt_tokens, replayed from the prefix cache
 };
 
 // Builds one request's answers; id and created are fixed at construction.

@@ -133,6 +133,11 @@ void serve_metrics::render_runtime(std::string& out, const runtime_metrics& m) c
           static_cast<double>(m.kv.tokens_recomputed));
   counter("alisa:num_preemptions_total", "Sequences preempted (freed, recomputed later).",
           static_cast<double>(m.kv.preemptions));
+  counter("alisa:prefix_cache_hit_tokens_total",
+          "Prompt tokens replayed from the prefix cache instead of prefilled.",
+          static_cast<double>(m.kv.prefix_hit_tokens));
+  gauge("alisa:prefix_cache_bytes", "Bytes of prompt-prefix K/V the prefix cache holds (host RAM).",
+        static_cast<double>(m.kv.prefix_cache_bytes));
   std::string phases;
   for (int p = 0; p < 3; ++p)
     phases += sample_line(

@@ -412,6 +412,40 @@ TEST(ServeTiers, TierCountersMoveWhenAJobOffloads) {
       << parsed;
 }
 
+// Two questions about one story: the second replays the story's blocks from the prefix cache
+// (usage.prompt_tokens_details.cached_tokens, /metrics) and answers exactly as a cold `run`.
+TEST(ServePrefixCache, TheSecondQuestionAboutADocumentReusesItsPrefix) {
+  serve_process server({"--prefix-cache-budget", "64MiB"});
+  ASSERT_TRUE(server.ready()) << server.log();
+  std::string story;
+  for (int i = 0; i < 6; ++i)
+    story += "Once upon a time, there was a little girl named Lily. She liked to play in the park "
+             "with her dog. ";
+  const std::string second = story + "Then Tom said";
+  auto ask = [&](const std::string& prompt) {
+    return server.post("/v1/completions", json{{"prompt", prompt}, {"max_tokens", 24},
+                                               {"temperature", 0}});
+  };
+  auto [s1, first] = ask(story + "One day");
+  ASSERT_EQ(s1, 200) << first.dump();
+  EXPECT_EQ(first["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
+  auto [s2, reply] = ask(second);
+  ASSERT_EQ(s2, 200) << reply.dump();
+  EXPECT_GE(reply["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(), 128) << reply.dump();
+  const json cold = run_json(second, 24);
+  ASSERT_FALSE(cold.is_null());
+  EXPECT_EQ(reply["choices"][0]["text"], cold["text"]);
+  EXPECT_EQ(cold["cached_tokens"], 0);
+  auto res = server.client().Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_NE(res->body.find("alisa:prefix_cache_hit_tokens_total{model_name=\"stories260K\"} "),
+            std::string::npos)
+      << res->body;
+  EXPECT_EQ(res->body.find("alisa:prefix_cache_hit_tokens_total{model_name=\"stories260K\"} 0\n"),
+            std::string::npos)
+      << "no hits counted";
+}
+
 }  // namespace
 }  // namespace alisa::testing
 

@@ -1,0 +1,120 @@
+#include "engine/prefix_cache.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace alisa::engine {
+namespace {
+
+// splitmix64's finaliser: a well-mixed 64-bit step.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+prefix_key absorb(prefix_key k, uint64_t value) {
+  // Two independent 64-bit chains: 128 bits between a collision and a (verified) miss.
+  return {mix(k.hi ^ mix(value + 0x632be59bd9b4e019ull)), mix(k.lo + mix(value ^ 0x8cb92ba72f3d8dd7ull))};
+}
+
+std::span<const int32_t> block_of(std::span<const int32_t> tokens, int index) {
+  return tokens.subspan(static_cast<size_t>(index) * kv_block_tokens, kv_block_tokens);
+}
+
+}  // namespace
+
+prefix_cache::prefix_cache(size_t budget_bytes, prefix_cache_shape shape, const std::string& identity)
+    : budget_(budget_bytes), shape_(shape) {
+  if (budget_bytes == 0) throw std::invalid_argument("prefix cache budget must be > 0");
+  for (unsigned char c : identity) root_ = absorb(root_, c);
+  root_ = absorb(root_, identity.size());
+}
+
+prefix_key prefix_cache::key_of(const prefix_key& parent, std::span<const int32_t> block_tokens) const {
+  prefix_key k = absorb(parent, 0x5eed);
+  for (int32_t t : block_tokens) k = absorb(k, static_cast<uint32_t>(t));
+  return k;
+}
+
+std::pair<prefix_key, prefix_key> prefix_cache::keys_at(std::span<const int32_t> tokens, int index) const {
+  prefix_key parent = root_;
+  prefix_key key = root_;
+  for (int b = 0; b <= index; ++b) {
+    parent = key;
+    key = key_of(parent, block_of(tokens, b));
+  }
+  return {key, parent};
+}
+
+const prefix_cache::entry* prefix_cache::find(const prefix_key& key, const prefix_key& parent,
+                                              std::span<const int32_t> block_tokens) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return nullptr;
+  const prefix_block& b = it->second.block;
+  if (!(b.parent == parent) || !std::equal(block_tokens.begin(), block_tokens.end(), b.tokens.begin()))
+    return nullptr;
+  return &it->second;
+}
+
+void prefix_cache::touch(entry& e) { lru_.splice(lru_.begin(), lru_, e.recency); }
+
+std::vector<const prefix_block*> prefix_cache::lookup(std::span<const int32_t> tokens, int max_blocks) {
+  ++stats_.lookups;
+  std::vector<entry*> path;
+  const int complete = static_cast<int>(tokens.size() / kv_block_tokens);
+  prefix_key parent = root_;
+  for (int b = 0; b < std::min(complete, max_blocks); ++b) {
+    const auto block_tokens = block_of(tokens, b);
+    const prefix_key key = key_of(parent, block_tokens);
+    auto* e = const_cast<entry*>(find(key, parent, block_tokens));
+    if (!e) break;
+    path.push_back(e);
+    parent = key;
+  }
+  // Leaf first, root last: the root ends up the most recently used.
+  for (auto it = path.rbegin(); it != path.rend(); ++it) touch(**it);
+  std::vector<const prefix_block*> blocks;
+  for (entry* e : path) blocks.push_back(&e->block);
+  stats_.hit_tokens += static_cast<uint64_t>(blocks.size()) * kv_block_tokens;
+  return blocks;
+}
+
+bool prefix_cache::contains(std::span<const int32_t> tokens, int index) const {
+  auto [key, parent] = keys_at(tokens, index);
+  return find(key, parent, block_of(tokens, index)) != nullptr;
+}
+
+prefix_block prefix_cache::make_block(std::span<const int32_t> tokens, int index) const {
+  prefix_block b;
+  std::tie(b.key, b.parent) = keys_at(tokens, index);
+  const auto block_tokens = block_of(tokens, index);
+  std::copy(block_tokens.begin(), block_tokens.end(), b.tokens.begin());
+  b.keys.resize(block_floats());
+  b.values.resize(block_floats());
+  b.hidden.resize(hidden_floats());
+  return b;
+}
+
+void prefix_cache::evict_one() {
+  const prefix_key victim = lru_.back();
+  lru_.pop_back();
+  auto it = entries_.find(victim);
+  stats_.bytes -= it->second.block.num_bytes();
+  entries_.erase(it);
+  ++stats_.blocks_evicted;
+}
+
+void prefix_cache::publish(prefix_block block) {
+  const size_t bytes = block.num_bytes();
+  if (bytes > budget_ || entries_.count(block.key)) return;
+  while (stats_.bytes + bytes > budget_ && !lru_.empty()) evict_one();
+  const prefix_key key = block.key;
+  lru_.push_front(key);
+  entries_.emplace(key, entry{std::move(block), lru_.begin()});
+  stats_.bytes += bytes;
+  ++stats_.blocks_published;
+}
+
+}  // namespace alisa::engine
