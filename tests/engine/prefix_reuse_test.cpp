@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -66,10 +67,17 @@ engine_options with_policy(scheduler::attention_policy policy) {
 
 // Document (300 tokens: 4 complete blocks) + question A, then + question B: B's tokens with the
 // cache equal B's without it. Returns B's cached token count.
+std::unique_ptr<local_engine> open_engine(const engine_options& o) {
+  if (o.model.rfind("synthetic:", 0) != 0) return testing::open_stories_engine(o);
+  auto engine = local_engine::open(o);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? std::move(*engine) : nullptr;
+}
+
 int expect_warm_equals_cold(engine_options o) {
-  auto cold_engine = testing::open_stories_engine(o);
+  auto cold_engine = open_engine(o);
   o.prefix_cache_budget = 64 << 20;
-  auto warm_engine = testing::open_stories_engine(o);
+  auto warm_engine = open_engine(o);
   if (!cold_engine || !warm_engine) return -1;
   const int vocab = cold_engine->config().vocab_size;
   const auto document = tokens(300, 1, vocab);
@@ -105,6 +113,16 @@ TEST(PrefixReuse, WarmEqualsColdWithTieredKv) {
     engine_options o = with_policy(policy);
     o.tiers.device_budget = 256 * 1024;
     o.tiers.host_budget = 8 << 20;
+    EXPECT_GE(expect_warm_equals_cold(o), 192);
+  }
+}
+
+// A GQA model (8 query heads over 2 KV heads), synthetic weights.
+TEST(PrefixReuse, WarmEqualsColdOnAGqaModel) {
+  for (auto policy : {scheduler::attention_policy::dense, scheduler::attention_policy::swa}) {
+    SCOPED_TRACE(std::string(scheduler::to_string(policy)));
+    engine_options o = with_policy(policy);
+    o.model = "synthetic:tiny-gqa";
     EXPECT_GE(expect_warm_equals_cold(o), 192);
   }
 }
