@@ -162,7 +162,9 @@ void step_worker(self_ptr self, size_t w, const coordinator_options& o) {
   worker.joiners.clear();
   plan.cancelled.swap(worker.cancelled);
   worker.stepping = true;
-  self->request(worker.handle, o.step_timeout, std::move(plan))
+  const caf::duration timeout = o.step_timeout.count() > 0 ? caf::duration{o.step_timeout}
+                                                           : caf::duration{caf::infinite};
+  self->request(worker.handle, timeout, std::move(plan))
       .then([self, w, o](step_report& report) { on_report(self, w, report, o); },
             [self, w, o](caf::error& err) {
               self->state.workers[w].stepping = false;

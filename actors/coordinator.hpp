@@ -60,6 +60,7 @@ struct coordinator_options {
   // A worker that does not answer a step plan within this long counts as failed (its jobs restart
   // elsewhere). Heartbeats catch a vanished host in 10 s on plain TCP; this bounds a hung worker
   // (and TLS links, which have no heartbeats). Must exceed the longest step (a prefill chunk).
+  // 0 = no limit (the embedded runtime: an in-process worker's long step is only long).
   std::chrono::milliseconds step_timeout{std::chrono::seconds(300)};
   // Encodes submit_job::prompt_text for jobs without token ids; null = such jobs are refused as
   // an empty prompt.

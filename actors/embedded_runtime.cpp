@@ -34,6 +34,7 @@ embedded_runtime::embedded_runtime(std::unique_ptr<engine::local_engine> engine,
   impl_->system = std::make_unique<caf::actor_system>(impl_->config);
   coordinator_options o;
   o.batching = batching;
+  o.step_timeout = std::chrono::milliseconds(0);  // in process: a long step is not a hung worker
   o.context_length = engine_->config().max_position_embeddings;
   o.vocab_size = engine_->config().vocab_size;
   // Non-owning: the engine outlives the coordinator (the destructor stops the actors first).
