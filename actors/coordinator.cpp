@@ -133,6 +133,7 @@ void worker_down(self_ptr self, size_t w, const std::string& why, const coordina
   auto& st = self->state;
   if (!st.workers[w].alive()) return;
   st.workers[w].handle = nullptr;
+  st.affinity.forget_worker(static_cast<int>(w));
   st.workers[w].joiners.clear();
   st.workers[w].cancelled.clear();
   for (uint64_t id : st.ledger->worker_down(static_cast<int>(w)))
@@ -180,12 +181,25 @@ void step_worker(self_ptr self, size_t w, const coordinator_options& o) {
             });
 }
 
+// The least-loaded worker, or with prefix affinity the one that ran a job with the same first
+// prompt block (its prefix cache holds it) unless it runs a quarter of a worker's batch more.
+int placement_for(coordinator_state& st, uint64_t id, const coordinator_options& o) {
+  const int least = st.ledger->least_loaded();
+  if (!o.prefix_affinity) return least;
+  const auto sig = scheduler::prefix_affinity::signature(st.jobs.at(id).job.prompt_ids);
+  const int chosen = st.affinity.choose(
+      sig, least, std::max(1, st.per_worker_running / 4),
+      [&](int w) { return st.ledger->num_running(w); }, [&](int w) { return st.ledger->alive(w); });
+  st.affinity.record(sig, chosen);
+  return chosen;
+}
+
 // Places the queue's joiners on the least-loaded workers, then steps every worker with work.
 void schedule(self_ptr self, const coordinator_options& o) {
   auto& st = self->state;
   if (st.ledger->num_alive() > 0) {
     for (uint64_t id : st.queue->next_joiners()) {
-      const int best = st.ledger->least_loaded();
+      const int best = placement_for(st, id, o);
       st.workers[static_cast<size_t>(best)].joiners.push_back(id);
       st.ledger->place(id, best);
     }

@@ -46,6 +46,7 @@
 #include "proto/messages.hpp"
 #include "scheduler/job_ledger.hpp"
 #include "scheduler/job_queue.hpp"
+#include "scheduler/prefix_affinity.hpp"
 
 namespace alisa::actors {
 
@@ -62,6 +63,9 @@ struct coordinator_options {
   // (and TLS links, which have no heartbeats). Must exceed the longest step (a prefill chunk).
   // 0 = no limit (the embedded runtime: an in-process worker's long step is only long).
   std::chrono::milliseconds step_timeout{std::chrono::seconds(300)};
+  // The workers keep prefix caches (--prefix-cache-budget): place a job whose prompt starts like
+  // an earlier one on that job's worker unless it is clearly busier (scheduler/prefix_affinity).
+  bool prefix_affinity = false;
   // Encodes submit_job::prompt_text for jobs without token ids; null = such jobs are refused as
   // an empty prompt.
   std::shared_ptr<const model::tokenizer> tokenizer;
@@ -94,6 +98,7 @@ struct coordinator_state {
   std::unique_ptr<scheduler::job_queue> queue;  // made from the options when spawned
   // Placement, restarts and replay of every admitted job; its worker indices are `workers`'.
   std::unique_ptr<scheduler::job_ledger> ledger;
+  scheduler::prefix_affinity affinity;          // used when options.prefix_affinity
   std::map<uint64_t, coordinator_job> jobs;     // every admitted job until it ends
   std::vector<coordinator_worker> workers;      // by join order; dead ones stay as tombstones
   std::vector<caf::actor> memory_nodes;

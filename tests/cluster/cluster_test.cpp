@@ -450,6 +450,30 @@ TEST(cluster, nodes_rejoin_a_coordinator_paused_past_the_connection_timeout) {
   EXPECT_EQ(c.stop(), 0) << c.process().err();
 }
 
+// Two workers with prefix caches: a question about a document goes to the worker that already
+// answered one about it (it holds the document's blocks) even when the other is as idle.
+TEST(cluster, a_repeated_document_goes_to_the_worker_that_holds_its_prefix) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(17), concat(model_flags(), {"--workers", "2", "--memory-nodes", "0",
+                                                  "--threads", "1", "--prefix-cache-budget", "64MiB"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  std::string story;
+  for (int i = 0; i < 6; ++i)
+    story += "Once upon a time, there was a little girl named Lily. She liked to play in the park. ";
+  // Worker 0 is busy with another job, so the first question goes to worker 1.
+  auto busy = start_streaming(c.coordinator(), "The cat", 440);
+  ASSERT_TRUE(busy->running());
+  auto first = run_submit(c.coordinator(), story + "One day", 8);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.result["cached_tokens"], 0);
+  ASSERT_EQ(busy->wait(120s), 0) << busy->err();
+  // Both idle now: least-loaded placement alone would pick worker 0, whose cache lacks the story.
+  auto second = run_submit(c.coordinator(), story + "Then Tom said", 8);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_GE(second.result["cached_tokens"].get<int>(), 128) << second.result.dump();
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
 TEST(cluster, a_tls_cluster_refuses_nodes_without_its_certificate) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
   cluster c(base_port(8),
