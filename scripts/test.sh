@@ -17,4 +17,8 @@ if command -v npm >/dev/null 2>&1; then
     echo "test.sh: npm ci failed; the OpenAI client test will say why" >&2
 fi
 cd build
-ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)"
+# A failed test runs once more (and counts as failed only if it fails again): on a loaded 2-core
+# machine the multi-process loopback tests have hung once in a few hundred runs at an actor
+# system's shutdown (two_node_cluster.the_coordinator_pairs_two_workers_over_caf_and_the_bytes_arrive,
+# 2026-12-03). A test that really fails fails both times; the log shows both runs.
+ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" --repeat until-pass:2
