@@ -328,6 +328,12 @@ void on_submit(self_ptr self, submit_job& job, const coordinator_options& o) {
 
 // Membership, queue and the live workers' KV figures (their latest step_report's), without the
 // memory nodes' bytes (with_memory_bytes asks for those).
+// sum[i] += part[i], growing sum to part's length.
+void add_per_tier(std::vector<uint64_t>& sum, const std::vector<uint64_t>& part) {
+  if (sum.size() < part.size()) sum.resize(part.size());
+  for (size_t i = 0; i < part.size(); ++i) sum[i] += part[i];
+}
+
 runtime_metrics snapshot(self_ptr self, const coordinator_options& o) {
   const auto& st = self->state;
   runtime_metrics m;
@@ -354,8 +360,8 @@ runtime_metrics snapshot(self_ptr self, const coordinator_options& o) {
     }
     m.kv.tokens_recomputed += k.tokens_recomputed;
     m.kv.preemptions += k.preemptions;
-    m.kv.prefix_hit_tokens += k.prefix_hit_tokens;
-    m.kv.prefix_cache_bytes += k.prefix_cache_bytes;
+    add_per_tier(m.kv.prefix_hit_tokens, k.prefix_hit_tokens);
+    add_per_tier(m.kv.prefix_cache_bytes, k.prefix_cache_bytes);
     for (size_t p = 0; p < k.sequences_per_phase.size() && p < 3; ++p)
       m.kv.sequences_per_phase[p] += k.sequences_per_phase[p];
   }

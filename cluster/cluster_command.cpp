@@ -80,16 +80,30 @@ std::vector<std::string> node_arguments(const std::vector<std::string>& args) {
 }
 
 // A memory node's --nvme-dir is a subdirectory of the cluster's, so nodes never share RocksDB.
-std::vector<std::string> with_own_nvme_dir(std::vector<std::string> args, int index) {
+// args with `flag DIR` (or `flag=DIR`) made DIR/sub: nodes started with the same flags each
+// get their own directory (a RocksDB directory has one owner).
+std::vector<std::string> with_own_dir(std::vector<std::string> args, const std::string& flag,
+                                      const std::string& sub) {
+  const std::string joined = flag + "=";
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--nvme-dir" && i + 1 < args.size()) {
-      args[i + 1] = (std::filesystem::path(args[i + 1]) / ("memory-" + std::to_string(index))).string();
-    } else if (args[i].rfind("--nvme-dir=", 0) == 0) {
-      const auto dir = args[i].substr(std::strlen("--nvme-dir="));
-      args[i] = "--nvme-dir=" + (std::filesystem::path(dir) / ("memory-" + std::to_string(index))).string();
+    if (args[i] == flag && i + 1 < args.size()) {
+      args[i + 1] = (std::filesystem::path(args[i + 1]) / sub).string();
+    } else if (args[i].rfind(joined, 0) == 0) {
+      const auto dir = args[i].substr(joined.size());
+      args[i] = joined + (std::filesystem::path(dir) / sub).string();
     }
   }
   return args;
+}
+
+std::vector<std::string> with_own_nvme_dir(std::vector<std::string> args, int index) {
+  return with_own_dir(std::move(args), "--nvme-dir", "memory-" + std::to_string(index));
+}
+
+// A worker's prefix cache NVMe level (kept across restarts with --kv-cache-persist: the same
+// worker index finds its own directory again).
+std::vector<std::string> with_own_prefix_dir(std::vector<std::string> args, int index) {
+  return with_own_dir(std::move(args), "--prefix-cache-dir", "worker-" + std::to_string(index));
 }
 
 void stop_all(std::vector<child>& children);
@@ -263,7 +277,8 @@ int cluster_up(cluster_flags& flags, const std::vector<std::string>& args) {
   stop_on_exit guard{children};
   children.push_back(start_node("coordinator", coordinator_at, "", extra));
   for (int i = 0; i < flags.workers; ++i)
-    children.push_back(start_node("worker", at(flags, 1 + i), coordinator_at, extra));
+    children.push_back(
+        start_node("worker", at(flags, 1 + i), coordinator_at, with_own_prefix_dir(extra, i)));
   for (int i = 0; i < flags.memory_nodes; ++i)
     children.push_back(start_node("memory", at(flags, 1 + flags.workers + i), coordinator_at,
                                   with_own_nvme_dir(extra, i)));

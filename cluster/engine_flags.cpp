@@ -44,6 +44,16 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
                  "host RAM for the K/V of prompt prefixes kept after their jobs end, e.g. 1GiB: a "
                  "job whose prompt starts with a cached prefix (another question about the same "
                  "document) prefills only the rest, with the same output (unset: off)");
+  app.add_option("--prefix-cache-dir", o.prefix_cache_dir,
+                 "directory of the prefix cache's NVMe level (RocksDB), below --prefix-cache-budget: "
+                 "every cached prefix block is written through to it; new, empty, or one alisa "
+                 "made; wiped at start and removed at exit unless --kv-cache-persist");
+  app.add_option("--prefix-cache-disk-budget", flags.prefix_cache_disk_budget,
+                 "size of the prefix cache's NVMe level, e.g. 64GiB (with --prefix-cache-dir)");
+  app.add_flag("--kv-cache-persist", o.kv_cache_persist,
+               "keep the prefix cache's NVMe level across restarts: a later run with the same "
+               "model reuses its blocks (a manifest checks the model; blocks of another model, "
+               "and corrupt ones, are discarded and recomputed, never served)");
   add_attention_flags(app, flags);
   add_tier_flags(app, flags);
 }
@@ -84,6 +94,22 @@ std::optional<std::string> parse_budget(const char* flag, const std::string& tex
   return std::nullopt;
 }
 
+std::optional<std::string> finish_prefix_cache_flags(engine_flags& flags) {
+  auto& o = flags.options;
+  if (auto bad = parse_budget("--prefix-cache-disk-budget", flags.prefix_cache_disk_budget,
+                              o.prefix_cache_disk_budget))
+    return bad;
+  if (!o.prefix_cache_dir.empty() && o.prefix_cache_disk_budget == 0)
+    return "--prefix-cache-dir needs --prefix-cache-disk-budget";
+  if (o.prefix_cache_dir.empty() && o.prefix_cache_disk_budget > 0)
+    return "--prefix-cache-disk-budget needs --prefix-cache-dir";
+  if (o.kv_cache_persist && o.prefix_cache_dir.empty())
+    return "--kv-cache-persist needs --prefix-cache-dir (the NVMe level it keeps)";
+  if (!o.prefix_cache_dir.empty() && o.prefix_cache_dir == o.tiers.nvme_dir)
+    return "--prefix-cache-dir must differ from --nvme-dir (the NVMe tier wipes its directory)";
+  return std::nullopt;
+}
+
 std::optional<std::string> finish_tier_flags(engine_flags& flags) {
   auto& t = flags.options.tiers;
   const auto policy = scheduler::parse_kv_policy(flags.policy_name);
@@ -98,6 +124,7 @@ std::optional<std::string> finish_tier_flags(engine_flags& flags) {
   if (auto bad = parse_budget("--prefix-cache-budget", flags.prefix_cache_budget, prefix_budget))
     return bad;
   flags.options.prefix_cache_budget = prefix_budget;
+  if (auto bad = finish_prefix_cache_flags(flags)) return bad;
   const bool attention_given = flags.attention_option && flags.attention_option->count() > 0;
   const bool policy_given = flags.policy_option && flags.policy_option->count() > 0;
   const bool sparsity_given = flags.sparsity_option && flags.sparsity_option->count() > 0;

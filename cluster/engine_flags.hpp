@@ -24,6 +24,7 @@ struct engine_flags {
   std::string policy_name = "alisa";
   std::string device_budget, host_budget, nvme_budget;
   std::string prefix_cache_budget;  // --prefix-cache-budget, parsed into options
+  std::string prefix_cache_disk_budget;  // --prefix-cache-disk-budget, parsed into options
   CLI::Option* attention_option = nullptr;  // to tell "--attention given" from its default
   CLI::Option* policy_option = nullptr;
   CLI::Option* sparsity_option = nullptr;

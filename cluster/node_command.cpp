@@ -51,7 +51,7 @@ int run_coordinator(node_flags& flags) {
   o.step_timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.step_timeout_s * 1000));
   o.context_length = card->config.max_position_embeddings;
   o.model_identity = engine::model_identity(*card, flags.engine.options);
-  o.prefix_affinity = flags.engine.options.prefix_cache_budget > 0;
+  o.prefix_affinity = flags.engine.options.prefix_cache_on();
   o.vocab_size = card->config.vocab_size;
   o.bos_token_id = card->config.bos_token_id;
   o.tokenizer = card->tokenizer;

@@ -1,14 +1,17 @@
 #include "engine/local_engine.hpp"
 
 #include <cstdio>
+#include <iostream>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "engine/model_card.hpp"
 #include "engine/policy_selection.hpp"
+#include "engine/prefix_disk_level.hpp"
 #include "engine/step_loop.hpp"
 #include "engine/tiered_sequence.hpp"
 #include "model/load_model.hpp"
+#include "model/weights_fingerprint.hpp"
 
 namespace alisa::engine {
 namespace {
@@ -32,6 +35,38 @@ std::string human_count(size_t n) {
 double attended_fraction(const scheduler::selection_options& a) {
   if (a.policy == scheduler::attention_policy::dense) return 1.0;
   return 1.0 - a.sparsity;
+}
+
+// What prefix-cache rows depend on: the weights (their fingerprint) and how they and the KV are
+// stored, and the shapes. It seeds every block key, and a persistent NVMe level's manifest.
+std::string prefix_identity(const engine_options& o, const model::model_config& c,
+                            const std::string& fingerprint) {
+  return absl::StrCat("weights ", fingerprint, " dtype ", std::string(to_string(o.weight_type)),
+                      " kv ", std::string(to_string(o.kv_type)), " layers ", c.num_layers, " kv_dim ",
+                      c.kv_dim(), " hidden ", c.hidden_size, " vocab ", c.vocab_size);
+}
+
+absl::StatusOr<std::unique_ptr<prefix_cache>> open_prefix_cache(const engine_options& options,
+                                                                const model::model_config& c,
+                                                                const std::string& fingerprint,
+                                                                bool tiered) {
+  if (options.kv_type == kv_dtype::i8)
+    return absl::InvalidArgumentError(
+        "the prefix cache needs --kv-dtype fp32, fp16 or bf16: int8 rows depend on how a "
+        "prompt was chunked, so a reused prefix could change the output");
+  const std::string identity = prefix_identity(options, c, fingerprint);
+  prefix_cache_shape shape{c.num_layers, c.kv_dim(), c.hidden_size, tiered};
+  auto cache = std::make_unique<prefix_cache>(options.prefix_cache_budget, shape, identity);
+  if (!options.prefix_cache_dir.empty()) {
+    auto disk = open_prefix_disk_level(
+        {options.prefix_cache_dir, options.prefix_cache_disk_budget, options.kv_cache_persist},
+        identity);
+    if (!disk.ok()) return disk.status();
+    if (!disk->note.empty())
+      std::cerr << "alisa: prefix cache " << options.prefix_cache_dir << ": " << disk->note << "\n";
+    cache->add_level(std::move(disk->level));
+  }
+  return cache;
 }
 
 }  // namespace
@@ -66,6 +101,8 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
   engine->source_ = weights->source;
   engine->synthetic_ = weights->synthetic;
   engine->num_parameters_ = weights->num_parameters();
+  // Before the backend takes the weights (it may release the host copy).
+  const std::string fingerprint = options.prefix_cache_on() ? model::weights_fingerprint(*weights) : "";
   auto tok = open_engine_tokenizer(options, engine->config_);
   if (!tok.ok()) return tok.status();
   engine->tokenizer_ = std::move(*tok);
@@ -86,17 +123,13 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
     if (!store.ok()) return store.status();
     engine->tiers_ = std::move(*store);
   }
-  if (options.prefix_cache_budget > 0) {
-    if (options.kv_type == kv_dtype::i8)
-      return absl::InvalidArgumentError(
-          "--prefix-cache-budget needs --kv-dtype fp32, fp16 or bf16: int8 rows depend on how a "
-          "prompt was chunked, so a reused prefix could change the output");
-    const auto& c = engine->config_;
-    prefix_cache_shape shape{c.num_layers, c.kv_dim(), c.hidden_size, engine->tiers_ != nullptr};
-    engine->prefixes_ = std::make_unique<prefix_cache>(
-        options.prefix_cache_budget, shape,
-        engine->source_ + "|" + std::string(to_string(options.weight_type)) + "|" +
-            std::string(to_string(options.kv_type)));
+  if (options.prefix_cache_on()) {
+    if (auto opened = open_prefix_cache(options, engine->config_, fingerprint,
+                                        engine->tiers_ != nullptr);
+        opened.ok())
+      engine->prefixes_ = std::move(*opened);
+    else
+      return opened.status();
   }
   return engine;
 }

@@ -40,8 +40,16 @@ struct engine_options {
   // decoding jobs beside it wait for one step.
   int max_prefill_tokens = 2048;
   // --prefix-cache-budget: host RAM for the K/V of prompt prefixes kept after their jobs end, so a
-  // job starting with a cached prefix skips that prefill (engine/prefix_cache.hpp). 0 = off.
+  // job starting with a cached prefix skips that prefill (engine/prefix_cache.hpp). 0 = none.
   size_t prefix_cache_budget = 0;
+  // --prefix-cache-dir, --prefix-cache-disk-budget: the prefix cache's NVMe level
+  // (engine/prefix_disk_level.hpp); --kv-cache-persist keeps it across restarts.
+  std::string prefix_cache_dir;
+  uint64_t prefix_cache_disk_budget = 0;
+  bool kv_cache_persist = false;
+
+  // Whether any prefix cache tier is configured.
+  bool prefix_cache_on() const { return prefix_cache_budget > 0 || !prefix_cache_dir.empty(); }
 };
 
 // "swa S=0.80, kv int8": the attention policy and KV dtype, for logs and reports.
@@ -81,7 +89,7 @@ class local_engine {
   // A sequence's KV holder in the tiered store, of at most `capacity` positions (0 = the model's
   // context) and expected to reach final_length (precondition: tier_store() != nullptr).
   std::unique_ptr<tiered_sequence> make_tiered_sequence(int final_length, int capacity = 0);
-  // The prefix cache when options().prefix_cache_budget > 0, else nullptr.
+  // The prefix cache when options().prefix_cache_on(), else nullptr.
   prefix_cache* prefixes() { return prefixes_.get(); }
 
  private:

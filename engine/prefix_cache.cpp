@@ -27,7 +27,6 @@ std::span<const int32_t> block_of(std::span<const int32_t> tokens, int index) {
 
 prefix_cache::prefix_cache(size_t budget_bytes, prefix_cache_shape shape, const std::string& identity)
     : budget_(budget_bytes), shape_(shape) {
-  if (budget_bytes == 0) throw std::invalid_argument("prefix cache budget must be > 0");
   for (unsigned char c : identity) root_ = absorb(root_, c);
   root_ = absorb(root_, identity.size());
 }
@@ -52,7 +51,7 @@ const prefix_cache::entry* prefix_cache::find(const prefix_key& key, const prefi
                                               std::span<const int32_t> block_tokens) const {
   auto it = entries_.find(key);
   if (it == entries_.end()) return nullptr;
-  const prefix_block& b = it->second.block;
+  const prefix_block& b = *it->second.block;
   if (!(b.parent == parent) || !std::equal(block_tokens.begin(), block_tokens.end(), b.tokens.begin()))
     return nullptr;
   return &it->second;
@@ -60,23 +59,48 @@ const prefix_cache::entry* prefix_cache::find(const prefix_key& key, const prefi
 
 void prefix_cache::touch(entry& e) { lru_.splice(lru_.begin(), lru_, e.recency); }
 
-std::vector<const prefix_block*> prefix_cache::lookup(std::span<const int32_t> tokens, int max_blocks) {
+void prefix_cache::add_level(std::unique_ptr<prefix_store_level> level) {
+  levels_.push_back(std::move(level));
+}
+
+prefix_store_level* prefix_cache::level(prefix_tier tier) {
+  for (auto& l : levels_)
+    if (l->tier() == tier) return l.get();
+  return nullptr;
+}
+
+prefix_block_ref prefix_cache::find_below(const prefix_key& key, const prefix_key& parent,
+                                          std::span<const int32_t> block_tokens) {
+  for (auto& l : levels_) {
+    auto block = l->get(key, parent, block_tokens, shape_);
+    if (!block) continue;
+    stats_.hit_tokens_by_tier[static_cast<size_t>(l->tier())] += kv_block_tokens;
+    return keep(std::move(*block));
+  }
+  return nullptr;
+}
+
+std::vector<prefix_block_ref> prefix_cache::lookup(std::span<const int32_t> tokens, int max_blocks) {
   ++stats_.lookups;
-  std::vector<entry*> path;
+  std::vector<prefix_block_ref> blocks;
   const int complete = static_cast<int>(tokens.size() / kv_block_tokens);
   prefix_key parent = root_;
   for (int b = 0; b < std::min(complete, max_blocks); ++b) {
     const auto block_tokens = block_of(tokens, b);
     const prefix_key key = key_of(parent, block_tokens);
-    auto* e = const_cast<entry*>(find(key, parent, block_tokens));
-    if (!e) break;
-    path.push_back(e);
+    if (const entry* e = find(key, parent, block_tokens)) {
+      blocks.push_back(e->block);
+      stats_.hit_tokens_by_tier[static_cast<size_t>(prefix_tier::host)] += kv_block_tokens;
+    } else if (auto below = find_below(key, parent, block_tokens)) {
+      blocks.push_back(std::move(below));
+    } else {
+      break;
+    }
     parent = key;
   }
   // Leaf first, root last: the root ends up the most recently used.
-  for (auto it = path.rbegin(); it != path.rend(); ++it) touch(**it);
-  std::vector<const prefix_block*> blocks;
-  for (entry* e : path) blocks.push_back(&e->block);
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it)
+    if (auto e = entries_.find((*it)->key); e != entries_.end()) touch(e->second);
   stats_.hit_tokens += static_cast<uint64_t>(blocks.size()) * kv_block_tokens;
   return blocks;
 }
@@ -91,9 +115,9 @@ prefix_block prefix_cache::make_block(std::span<const int32_t> tokens, int index
   std::tie(b.key, b.parent) = keys_at(tokens, index);
   const auto block_tokens = block_of(tokens, index);
   std::copy(block_tokens.begin(), block_tokens.end(), b.tokens.begin());
-  b.keys.resize(block_floats());
-  b.values.resize(block_floats());
-  b.hidden.resize(hidden_floats());
+  b.keys.resize(shape_.block_floats());
+  b.values.resize(shape_.block_floats());
+  b.hidden.resize(shape_.hidden_floats());
   return b;
 }
 
@@ -101,19 +125,27 @@ void prefix_cache::evict_one() {
   const prefix_key victim = lru_.back();
   lru_.pop_back();
   auto it = entries_.find(victim);
-  stats_.bytes -= it->second.block.num_bytes();
+  stats_.bytes -= it->second.block->num_bytes();
   entries_.erase(it);
   ++stats_.blocks_evicted;
 }
 
-void prefix_cache::publish(prefix_block block) {
-  const size_t bytes = block.num_bytes();
-  if (bytes > budget_ || entries_.count(block.key)) return;
+prefix_block_ref prefix_cache::keep(prefix_block block) {
+  auto ref = std::make_shared<const prefix_block>(std::move(block));
+  const size_t bytes = ref->num_bytes();
+  if (bytes > budget_) return ref;
+  if (auto it = entries_.find(ref->key); it != entries_.end()) return it->second.block;
   while (stats_.bytes + bytes > budget_ && !lru_.empty()) evict_one();
-  const prefix_key key = block.key;
-  lru_.push_front(key);
-  entries_.emplace(key, entry{std::move(block), lru_.begin()});
+  lru_.push_front(ref->key);
+  entries_.emplace(ref->key, entry{ref, lru_.begin()});
   stats_.bytes += bytes;
+  return ref;
+}
+
+void prefix_cache::publish(prefix_block block) {
+  if (entries_.count(block.key)) return;
+  for (auto& l : levels_) l->put(block);
+  keep(std::move(block));
   ++stats_.blocks_published;
 }
 

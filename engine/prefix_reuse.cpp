@@ -62,14 +62,14 @@ void prefix_capture::publish() {
   blocks_.clear();
 }
 
-void replay_prefix(std::span<const prefix_block* const> blocks, const prefix_cache_shape& shape,
+void replay_prefix(std::span<const prefix_block_ref> blocks, const prefix_cache_shape& shape,
                    gpu::backend& be, gpu::dense_kv_cache* cache, gpu::kv_source* source) {
   if ((cache == nullptr) == (source == nullptr))
     throw std::invalid_argument("replay_prefix: exactly one of cache and source");
   const size_t kv_floats = static_cast<size_t>(kv_block_tokens) * shape.kv_dim;
   const size_t hidden_floats = static_cast<size_t>(kv_block_tokens) * shape.hidden_size;
   staging keys(be, kv_floats), values(be, kv_floats), hidden(be, hidden_floats);
-  for (const prefix_block* b : blocks) {
+  for (const prefix_block_ref& b : blocks) {
     if (source && b->hidden.empty())
       throw std::invalid_argument("replay_prefix: a tiered sequence needs the blocks' hidden rows");
     const int length = cache ? cache->length() : source->length();

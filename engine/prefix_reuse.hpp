@@ -41,7 +41,7 @@ class prefix_capture final : public gpu::kv_tap {
 
 // Appends `blocks` (positions [0, blocks.size() * kv_block_tokens)) to an empty job KV: exactly one
 // of cache and source is set. Advances it past them.
-void replay_prefix(std::span<const prefix_block* const> blocks, const prefix_cache_shape& shape,
+void replay_prefix(std::span<const prefix_block_ref> blocks, const prefix_cache_shape& shape,
                    gpu::backend& be, gpu::dense_kv_cache* cache, gpu::kv_source* source);
 
 }  // namespace alisa::engine

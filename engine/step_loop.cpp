@@ -240,8 +240,12 @@ worker_kv_metrics step_loop::kv_metrics() const {
   worker_kv_metrics m;
   m.preemptions = preemptions_total_;
   if (const prefix_cache* prefixes = engine_.prefixes()) {
-    m.prefix_hit_tokens = prefixes->stats().hit_tokens;
-    m.prefix_cache_bytes = prefixes->stats().bytes;
+    const auto& hits = prefixes->stats().hit_tokens_by_tier;
+    m.prefix_hit_tokens.assign(hits.begin(), hits.end());
+    m.prefix_cache_bytes.assign(num_prefix_tiers, 0);
+    m.prefix_cache_bytes[static_cast<size_t>(prefix_tier::host)] = prefixes->stats().bytes;
+    for (const auto& level : prefixes->levels())
+      m.prefix_cache_bytes[static_cast<size_t>(level->tier())] += level->bytes();
   }
   const auto* store = engine_.tier_store();
   if (!store) return m;

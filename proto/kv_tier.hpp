@@ -27,14 +27,17 @@ constexpr std::string_view to_string(kv_tier t) {
 }
 
 // What a stored value holds: one block of keys, of values, or of hidden states (the per-layer
-// normalised input that K/V recomputation starts from).
-enum class kv_part : uint8_t { keys = 0, values = 1, hidden = 2 };
+// normalised input that K/V recomputation starts from); or one cached prompt-prefix block of
+// every layer (engine/prefix_block_codec.hpp), whose key is content-addressed rather than a
+// sequence's. Only keys, values and hidden values are block_codec frames.
+enum class kv_part : uint8_t { keys = 0, values = 1, hidden = 2, prefix = 3 };
 
 constexpr std::string_view to_string(kv_part p) {
   switch (p) {
     case kv_part::keys: return "keys";
     case kv_part::values: return "values";
     case kv_part::hidden: return "hidden";
+    case kv_part::prefix: return "prefix";
   }
   return "?";
 }

@@ -155,9 +155,11 @@ struct worker_kv_metrics {
   uint64_t tokens_recomputed = 0;
   uint64_t preemptions = 0;
   std::vector<uint32_t> sequences_per_phase;
-  // The prefix cache (--prefix-cache-budget): prompt tokens replayed from it, and its bytes now.
-  uint64_t prefix_hit_tokens = 0;
-  uint64_t prefix_cache_bytes = 0;
+  // The prefix cache, per tier where its blocks were found or are held (engine::prefix_tier
+  // order: host, nvme, memory_node; empty without a prefix cache): prompt tokens replayed from
+  // it, and bytes held now (the shared memory-node tier's are not known to a worker: 0).
+  std::vector<uint64_t> prefix_hit_tokens;
+  std::vector<uint64_t> prefix_cache_bytes;
 };
 
 // anyone ──metrics_atom──> coordinator ──runtime_metrics──> : membership, the queue, and the

@@ -23,6 +23,8 @@ std::optional<kv_part> part_from_byte(uint64_t byte) {
       return kv_part::values;
     case static_cast<uint64_t>(kv_part::hidden):
       return kv_part::hidden;
+    case static_cast<uint64_t>(kv_part::prefix):
+      return kv_part::prefix;
   }
   return std::nullopt;
 }

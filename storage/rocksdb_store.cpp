@@ -74,7 +74,7 @@ absl::Status claim_directory(const std::string& directory, bool& created) {
     return absl::FailedPreconditionError(directory_error_prefix(directory) +
                                          "not writable: " + std::strerror(errno));
   }
-  static constexpr char kText[] = "alisa NVMe KV tier: removed when alisa exits\n";
+  static constexpr char kText[] = "alisa KV store (NVMe tier or prefix cache): alisa deletes what is here\n";
   const bool wrote = ::write(fd, kText, sizeof kText - 1) == static_cast<ssize_t>(sizeof kText - 1);
   ::close(fd);
   if (!wrote) {
@@ -118,7 +118,8 @@ rocksdb::Options make_db_options(const rocksdb_store_options& o) {
   options.max_open_files = 256;
   options.info_log_level = rocksdb::WARN_LEVEL;
   options.keep_log_file_num = 1;
-  // Without a WAL, closing would flush the memtable to files the next open destroys.
+  // Without a WAL, closing would flush the memtable to files the next open destroys (a
+  // persistent store flushes itself before closing).
   options.avoid_flush_during_shutdown = true;
   // No block cache: host RAM belongs to the host tier's budget, not to a hidden cache here.
   rocksdb::BlockBasedTableOptions table;
@@ -158,6 +159,11 @@ class rocksdb_store final : public block_store {
   // Closes without flushing and removes what the store kept: the RocksDB files, the marker, and
   // the directory when open() made it.
   ~rocksdb_store() override {
+    if (options_.persistent) {
+      flush().IgnoreError();  // what it cannot write is lost, as in a crash
+      db_->Close().PermitUncheckedError();
+      return;
+    }
     db_->Close().PermitUncheckedError();
     db_.reset();
     rocksdb::DestroyDB(options_.directory, make_db_options(options_)).PermitUncheckedError();
@@ -279,6 +285,32 @@ class rocksdb_store final : public block_store {
     return absl::OkStatus();
   }
 
+  // Persistent mode: the size map from what the database holds; values under keys that do not
+  // decode (not alisa's, or a newer format) are deleted.
+  absl::Status load_contents() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options_));
+    std::vector<std::string> strays;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key = it->key().ToString();
+      if (!decode_key(key)) {
+        strays.push_back(key);
+        continue;
+      }
+      sizes_[key] = it->value().size();
+      bytes_used_ += it->value().size();
+    }
+    if (!it->status().ok()) return error("scan", it->status());
+    for (const auto& key : strays) db_->Delete(write_options_, key).PermitUncheckedError();
+    return absl::OkStatus();
+  }
+
+  std::vector<std::pair<block_key, uint64_t>> contents() const {
+    std::vector<std::pair<block_key, uint64_t>> out;
+    out.reserve(sizes_.size());
+    for (const auto& [encoded, bytes] : sizes_) out.emplace_back(*decode_key(encoded), bytes);
+    return out;
+  }
+
   absl::Status compact() {
     rocksdb::CompactRangeOptions compact_options;
     // Rewrite the bottom level too: that is where the erased values' bytes sit.
@@ -343,7 +375,10 @@ absl::StatusOr<std::unique_ptr<block_store>> open_rocksdb_store(const rocksdb_st
   const rocksdb::Options db_options = make_db_options(options);
   // The tier is a cache: whatever an earlier run left is stale. DestroyDB removes only RocksDB's
   // own files (and the directory, when that leaves it empty).
-  if (rocksdb::Status s = rocksdb::DestroyDB(options.directory, db_options); !s.ok()) {
+  const bool reuse = options.persistent && options.reuse_contents;
+  if (rocksdb::Status s = reuse ? rocksdb::Status::OK()
+                                                : rocksdb::DestroyDB(options.directory, db_options);
+      !s.ok()) {
     return absl::FailedPreconditionError(directory_error_prefix(options.directory) +
                                          "cannot discard previous contents: " + s.ToString());
   }
@@ -355,7 +390,20 @@ absl::StatusOr<std::unique_ptr<block_store>> open_rocksdb_store(const rocksdb_st
   }
   auto store = std::make_unique<rocksdb_store>(options, std::unique_ptr<rocksdb::DB>(raw));
   store->set_created_directory(created);
+  if (reuse) {
+    if (absl::Status s = store->load_contents(); !s.ok()) return s;
+  }
   return store;
+}
+
+absl::StatusOr<std::vector<std::pair<block_key, uint64_t>>> rocksdb_store_contents(
+    const block_store& store) {
+  const auto* rocksdb = dynamic_cast<const rocksdb_store*>(&store);
+  if (rocksdb == nullptr) {
+    return absl::InvalidArgumentError("rocksdb_store_contents: store '" + std::string(store.name()) +
+                                      "' is not a rocksdb store");
+  }
+  return rocksdb->contents();
 }
 
 absl::Status compact_rocksdb_store(block_store& store) {

@@ -17,6 +17,14 @@
 // on disk until compaction; once compact_after_erased_bytes of values have been erased or
 // replaced since the last compaction, the store compacts the whole key space.
 //
+// Persistent mode (persistent, for the prefix cache's --kv-cache-persist): closing flushes the
+// memtable and keeps the files and the marker; with reuse_contents, open() keeps what an earlier
+// run left, rebuilding the size map by one scan (values under keys that do not decode are
+// deleted), else it discards it as usual. Writes still skip the WAL: a
+// crash loses what was put since the last flush, never what was flushed before it. What the
+// contents mean (and whether they may be trusted) is the caller's business: values are checked
+// when they are read.
+//
 // Ownership and thread affinity: block_store.hpp. The destructor closes the database without
 // flushing and removes its files; a crash leaves them for the next open to remove. After
 // a failed flush, closing takes about a second: RocksDB's background thread backs off that long.
@@ -25,6 +33,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,6 +47,8 @@ struct rocksdb_store_options {
   uint64_t budget_bytes = 0;            // must be > 0
   size_t write_buffer_bytes = 8 << 20;  // put() flushes after this many value bytes; > 0
   uint64_t compact_after_erased_bytes = 64 << 20;  // 0: only compact_rocksdb_store() compacts
+  bool persistent = false;      // persistent mode (above); default: a cache wiped at open and close
+  bool reuse_contents = false;  // with persistent: open keeps an earlier run's values
 };
 
 // The store, or an error naming the directory and the reason: InvalidArgument for bad options,
@@ -45,6 +57,11 @@ struct rocksdb_store_options {
 // there ("...: is not empty and was not made by alisa"), or RocksDB refuses to open it
 // (for example another process holds it).
 absl::StatusOr<std::unique_ptr<block_store>> open_rocksdb_store(const rocksdb_store_options& options);
+
+// Every stored key with its value's size, in key order (from the size map: no disk reads).
+// InvalidArgument when `store` was not made by open_rocksdb_store.
+absl::StatusOr<std::vector<std::pair<block_key, uint64_t>>> rocksdb_store_contents(
+    const block_store& store);
 
 // Compacts the whole key space now, so erased and replaced values leave the disk.
 // InvalidArgument when `store` was not made by open_rocksdb_store.

@@ -1,5 +1,7 @@
 #include "cluster/http/serve_metrics.hpp"
 
+#include "engine/prefix_cache_types.hpp"
+
 #include <string_view>
 
 namespace alisa::cluster {
@@ -90,6 +92,17 @@ void serve_metrics::render_runtime(std::string& out, const runtime_metrics& m) c
   auto counter = [&](const char* name, const char* help, double v) {
     append_family(out, name, "counter", help, sample_line(name, l, v));
   };
+  // One sample per prefix-cache tier (engine::prefix_tier order), 0 where a worker reported none.
+  auto per_prefix_tier = [&](const char* name, const char* type, const char* help,
+                             const std::vector<uint64_t>& values) {
+    std::string body;
+    for (int t = 0; t < engine::num_prefix_tiers; ++t) {
+      const double v = t < static_cast<int>(values.size()) ? static_cast<double>(values[size_t(t)]) : 0.0;
+      body += sample_line(
+          name, with(l, "tier=\"" + std::string(to_string(static_cast<engine::prefix_tier>(t))) + "\""), v);
+    }
+    append_family(out, name, type, help, body);
+  };
   gauge("alisa:num_workers", "GPU workers alive.", m.workers);
   gauge("alisa:num_memory_nodes", "Memory-tier nodes alive.", m.memory_nodes);
   gauge("alisa:coordinator_jobs_queued", "Jobs waiting at the coordinator.", m.queued);
@@ -133,11 +146,14 @@ void serve_metrics::render_runtime(std::string& out, const runtime_metrics& m) c
           static_cast<double>(m.kv.tokens_recomputed));
   counter("alisa:num_preemptions_total", "Sequences preempted (freed, recomputed later).",
           static_cast<double>(m.kv.preemptions));
-  counter("alisa:prefix_cache_hit_tokens_total",
-          "Prompt tokens replayed from the prefix cache instead of prefilled.",
-          static_cast<double>(m.kv.prefix_hit_tokens));
-  gauge("alisa:prefix_cache_bytes", "Bytes of prompt-prefix K/V the prefix cache holds (host RAM).",
-        static_cast<double>(m.kv.prefix_cache_bytes));
+  per_prefix_tier("alisa:prefix_cache_hit_tokens_total", "counter",
+                  "Prompt tokens replayed from the prefix cache instead of prefilled, by the tier "
+                  "they were found in.",
+                  m.kv.prefix_hit_tokens);
+  per_prefix_tier("alisa:prefix_cache_bytes", "gauge",
+                  "Bytes of prompt-prefix K/V the prefix cache holds, by tier (memory nodes' "
+                  "shared tier: not known to workers, 0).",
+                  m.kv.prefix_cache_bytes);
   std::string phases;
   for (int p = 0; p < 3; ++p)
     phases += sample_line(

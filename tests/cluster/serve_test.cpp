@@ -438,12 +438,13 @@ TEST(ServePrefixCache, TheSecondQuestionAboutADocumentReusesItsPrefix) {
   EXPECT_EQ(cold["cached_tokens"], 0);
   auto res = server.client().Get("/metrics");
   ASSERT_TRUE(res);
-  EXPECT_NE(res->body.find("alisa:prefix_cache_hit_tokens_total{model_name=\"stories260K\"} "),
+  const std::string host_hits =
+      "alisa:prefix_cache_hit_tokens_total{model_name=\"stories260K\",tier=\"host\"} ";
+  EXPECT_NE(res->body.find(host_hits), std::string::npos) << res->body;
+  EXPECT_EQ(res->body.find(host_hits + "0\n"), std::string::npos) << "no hits counted";
+  EXPECT_NE(res->body.find("alisa:prefix_cache_hit_tokens_total{model_name=\"stories260K\",tier=\"nvme\"} 0\n"),
             std::string::npos)
       << res->body;
-  EXPECT_EQ(res->body.find("alisa:prefix_cache_hit_tokens_total{model_name=\"stories260K\"} 0\n"),
-            std::string::npos)
-      << "no hits counted";
 }
 
 }  // namespace

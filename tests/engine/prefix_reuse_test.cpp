@@ -11,68 +11,12 @@
 
 #include "engine/prefix_cache.hpp"
 #include "engine/step_loop.hpp"
+#include "tests/engine/prefix_jobs.hpp"
 #include "tests/support/shared_models.hpp"
 #include "tests/support/stories_engine.hpp"
 
 namespace alisa::engine {
 namespace {
-
-// Deterministic token ids in [3, vocab): a "document" of n tokens, or a question.
-std::vector<int32_t> tokens(int n, uint32_t seed, int vocab) {
-  std::vector<int32_t> out;
-  uint32_t x = seed * 2654435761u + 12345u;
-  for (int i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    out.push_back(3 + static_cast<int32_t>((x >> 8) % static_cast<uint32_t>(vocab - 3)));
-  }
-  return out;
-}
-
-std::vector<int32_t> concat(std::vector<int32_t> a, const std::vector<int32_t>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-struct answer {
-  std::vector<int32_t> tokens;
-  int cached_tokens = -1;
-};
-
-// One greedy job alone through a step loop of `engine`.
-answer ask(local_engine& engine, uint64_t id, const std::vector<int32_t>& prompt, int max_tokens) {
-  step_loop loop(engine);
-  submit_job s;
-  s.id = request_id{id};
-  s.prompt_ids = prompt;
-  s.sampling.max_tokens = max_tokens;
-  s.sampling.ignore_eos = true;
-  EXPECT_FALSE(loop.add(s).has_value());
-  answer a;
-  for (int step = 0; step < 2000 && !loop.empty(); ++step) {
-    const step_report r = loop.step();
-    for (const auto& c : r.chunks) a.tokens.insert(a.tokens.end(), c.token_ids.begin(), c.token_ids.end());
-    for (const auto& f : r.finished) a.cached_tokens = f.cached_tokens;
-    for (const auto& f : r.failed) ADD_FAILURE() << f.reason;
-    for (const auto& f : r.lost) ADD_FAILURE() << f.reason;
-  }
-  return a;
-}
-
-engine_options with_policy(scheduler::attention_policy policy) {
-  engine_options o;
-  o.attention.policy = policy;
-  if (policy != scheduler::attention_policy::dense) o.attention.sparsity = 0.8;
-  return o;
-}
-
-// Document (300 tokens: 4 complete blocks) + question A, then + question B: B's tokens with the
-// cache equal B's without it. Returns B's cached token count.
-std::unique_ptr<local_engine> open_engine(const engine_options& o) {
-  if (o.model.rfind("synthetic:", 0) != 0) return testing::open_stories_engine(o);
-  auto engine = local_engine::open(o);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return engine.ok() ? std::move(*engine) : nullptr;
-}
 
 int expect_warm_equals_cold(engine_options o) {
   auto cold_engine = open_engine(o);

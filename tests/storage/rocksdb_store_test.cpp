@@ -95,6 +95,37 @@ TEST(RocksdbStore, ClosingRemovesItsFilesAndTheDirectoryItMade) {
 }
 
 // A directory that holds anything alisa did not put there is refused and left untouched.
+TEST(RocksdbStore, APersistentStoreKeepsItsValuesForTheNextOpenThatReusesThem) {
+  test::temp_dir dir;
+  rocksdb_store_options options{dir.sub("db"), mib};
+  options.persistent = true;
+  const block_key key{3, 1, kv_part::prefix, 9};
+  const std::string value = random_bytes(4096, 7);
+  {
+    auto store = open_or_fail(options);
+    ASSERT_TRUE(store);
+    ASSERT_EQ(store->put(key, value).outcome, put_outcome::stored);
+  }  // closed without an explicit flush: closing a persistent store flushes
+  options.reuse_contents = true;
+  {
+    auto store = open_or_fail(options);
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->bytes_used(), value.size());
+    std::string buffer;
+    auto got = store->get(key, buffer);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, value);
+    auto contents = rocksdb_store_contents(*store);
+    ASSERT_TRUE(contents.ok());
+    ASSERT_EQ(contents->size(), 1u);
+    EXPECT_EQ((*contents)[0].first, key);
+  }
+  options.reuse_contents = false;  // persistent, but this run discards what it finds
+  auto store = open_or_fail(options);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->num_values(), 0u);
+}
+
 TEST(RocksdbStore, ANonEmptyDirectoryAlisaDidNotMakeIsRefused) {
   test::temp_dir dir;
   { std::ofstream(dir.sub("notes.txt")) << "keep me"; }

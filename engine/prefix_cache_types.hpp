@@ -1,0 +1,58 @@
+#pragma once
+// prefix_cache_types — what the prefix cache (prefix_cache.hpp) and its levels below host RAM
+// (prefix_store_level.hpp, prefix_block_codec.hpp) hold: content-addressed blocks of prompt K/V.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "proto/kv_tier.hpp"
+
+namespace alisa::engine {
+
+// A chained 128-bit hash: a block's key covers its tokens and its parent's key, the root's the
+// model identity (prefix_cache.hpp).
+struct prefix_key {
+  uint64_t hi = 0, lo = 0;
+  bool operator==(const prefix_key&) const = default;
+};
+
+// One kv_block_tokens-token block of a prompt, every layer: keys and values fp32
+// [layer][kv_block_tokens][kv_dim]; hidden [layer][kv_block_tokens][hidden_size] when kept (a
+// tiered engine recomputes from it), else empty.
+struct prefix_block {
+  prefix_key key, parent;
+  std::array<int32_t, kv_block_tokens> tokens{};
+  std::vector<float> keys, values, hidden;
+  size_t num_bytes() const { return (keys.size() + values.size() + hidden.size()) * sizeof(float); }
+};
+
+struct prefix_cache_shape {
+  int num_layers = 0;
+  int kv_dim = 0;
+  int hidden_size = 0;
+  bool keep_hidden = false;
+
+  size_t block_floats() const {  // keys (or values) of one block, every layer
+    return static_cast<size_t>(num_layers) * kv_block_tokens * kv_dim;
+  }
+  size_t hidden_floats() const {
+    return keep_hidden ? static_cast<size_t>(num_layers) * kv_block_tokens * hidden_size : 0;
+  }
+};
+
+// Where a cached block was found.
+enum class prefix_tier : uint8_t { host = 0, nvme = 1, memory_node = 2 };
+inline constexpr int num_prefix_tiers = 3;
+
+constexpr std::string_view to_string(prefix_tier t) {
+  switch (t) {
+    case prefix_tier::host: return "host";
+    case prefix_tier::nvme: return "nvme";
+    case prefix_tier::memory_node: return "memory_node";
+  }
+  return "?";
+}
+
+}  // namespace alisa::engine
