@@ -15,8 +15,10 @@
 //
 // Memory nodes: with a tiered engine (--device-kv-budget), the memory tiers the coordinator names
 // become the engine's host tier, one remote_block_store each inside a spread_block_store, so a
-// sequence's KV can span nodes. Nodes that join later are added; lost ones are noticed by their
-// stores (their blocks become misses and are recomputed).
+// sequence's KV can span nodes. With a prefix cache, they also become its shared level (one more
+// connection each, inside a hashed_block_store): prefix blocks any worker computed are found by
+// every other. Nodes that join later are added; lost ones are noticed by their stores (their
+// blocks become misses and are recomputed).
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -34,10 +36,12 @@
 namespace alisa::actors {
 
 class spread_block_store;
+class hashed_block_store;
 
 struct gpu_worker_state {
   std::unique_ptr<engine::step_loop> loop;
   spread_block_store* memory = nullptr;  // owned by the engine's tiered store once set
+  hashed_block_store* prefix_nodes = nullptr;  // owned by the engine's prefix cache once set
   std::set<caf::actor_addr> memory_nodes;  // already added
   // Running job -> bytes held on each memory node, peak over its steps (job_finished reports it).
   std::map<uint64_t, std::vector<uint64_t>> memory_peaks;

@@ -36,12 +36,47 @@ caf::error to_error(const absl::Status& s) {
   }
 }
 
+// A prefix block was stored or read: it is the most recently used.
+void touch_prefix(memory_tier_state& st, const block_key& key) {
+  std::string encoded = storage::encode_key(key);
+  if (auto it = st.prefix_index.find(encoded); it != st.prefix_index.end()) {
+    st.prefix_lru.splice(st.prefix_lru.begin(), st.prefix_lru, it->second);
+    return;
+  }
+  st.prefix_lru.push_front(encoded);
+  st.prefix_index.emplace(std::move(encoded), st.prefix_lru.begin());
+}
+
+void forget_prefix(memory_tier_state& st, const block_key& key) {
+  if (auto it = st.prefix_index.find(storage::encode_key(key)); it != st.prefix_index.end()) {
+    st.prefix_lru.erase(it->second);
+    st.prefix_index.erase(it);
+  }
+}
+
+// Drops the least recently used prefix block; false when none is left.
+bool evict_prefix(memory_tier_state& st) {
+  if (st.prefix_lru.empty()) return false;
+  const auto key = storage::decode_key(st.prefix_lru.back());
+  forget_prefix(st, *key);
+  st.store->erase(*key).IgnoreError();  // an I/O error leaves it counted: the loop tries the next
+  return true;
+}
+
 kv_put_result put_value(memory_tier_state& st, const kv_payload& p) {
   if (!p.offsets.empty())
     return {static_cast<uint8_t>(kv_put_outcome::failed),
             "memory tier: a put must carry a whole value (offsets must be empty)"};
-  const storage::put_result r = st.store->put(key_of(p), bytes_view(p.bytes));
-  if (r.outcome == storage::put_outcome::stored) st.sequences.insert(p.sequence.value);
+  const block_key key = key_of(p);
+  storage::put_result r = st.store->put(key, bytes_view(p.bytes));
+  while (r.outcome == storage::put_outcome::full && evict_prefix(st))
+    r = st.store->put(key, bytes_view(p.bytes));
+  if (r.outcome == storage::put_outcome::stored) {
+    if (key.part == kv_part::prefix)
+      touch_prefix(st, key);
+    else
+      st.sequences.insert(p.sequence.value);
+  }
   return {static_cast<uint8_t>(r.outcome), std::string(r.error.message())};
 }
 
@@ -76,6 +111,12 @@ kv_payload_batch fetch_batch(memory_tier_state& st, const kv_fetch_batch& batch)
 
 caf::result<kv_payload> fetch_rows(memory_tier_state& st, const kv_fetch& f) {
   auto rows = st.store->get_rows(key_of(f), f.offsets, st.buffer);
+  if (f.part == kv_part::prefix) {
+    if (rows.ok())
+      touch_prefix(st, key_of(f));
+    else if (absl::IsDataLoss(rows.status()) || absl::IsNotFound(rows.status()))
+      forget_prefix(st, key_of(f));
+  }
   if (!rows.ok()) return to_error(rows.status());
   kv_payload out{f.sequence, f.layer, f.part, f.block, f.offsets, {}};
   out.bytes.resize(rows->size());
@@ -99,6 +140,7 @@ kv_erase_result erase_owner(memory_tier_state& st, const kv_erase_owner& e) {
 
 kv_erase_result erase_values(memory_tier_state& st, const kv_erase& e) {
   if (e.whole_sequence) st.sequences.erase(e.sequence.value);
+  if (!e.whole_sequence && e.part == kv_part::prefix) forget_prefix(st, key_of(e));
   const absl::Status s = e.whole_sequence ? st.store->erase_sequence(e.sequence.value)
                                           : st.store->erase(key_of(e));
   return {std::string(s.message())};

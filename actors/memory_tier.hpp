@@ -20,6 +20,11 @@
 //     │ <──kv_payload_batch{payloads, status}──────   status[i]: 0 or the tier_error code
 //   coordinator ──kv_erase_owner{owner}──> memory_tier ──kv_erase_result──> (a dead worker's KV)
 //
+// Prefix-cache blocks (part kv_part::prefix, engine/prefix_store_level.hpp) are shared by every
+// worker and owned by none: the tier keeps them least recently used first out, and drops them to
+// make room, oldest first, when a put (a job's block or a newer prefix block) finds it full. So
+// they only ever use room no job needs.
+//
 // A fetch that finds nothing usable answers with a caf::error in the "alisa_tier" category
 // (proto/caf_messages.hpp), never with an empty payload: the requester's error handler is where
 // a miss turns into a recompute, and not_found (absent) stays distinguishable from data_loss
@@ -35,7 +40,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <list>
 #include <set>
+#include <unordered_map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -63,6 +70,9 @@ struct memory_tier_state {
   std::unique_ptr<storage::spill_store> store;  // set by the behavior function
   std::string buffer;                           // reused by fetches
   std::set<uint64_t> sequences;  // sequences with values here (kv_erase_owner walks a range)
+  // Encoded keys of the prefix blocks held, front = most recently used.
+  std::list<std::string> prefix_lru;
+  std::unordered_map<std::string, std::list<std::string>::iterator> prefix_index;
 };
 
 // The actor. Opens its store itself; when that fails the actor quits at once with an io_error

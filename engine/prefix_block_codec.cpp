@@ -93,18 +93,22 @@ absl::StatusOr<prefix_block> decode_prefix_block(std::string_view bytes, const p
   const uint32_t hidden_row_floats = read<uint32_t>(bytes, at);
   for (auto& t : b.tokens) t = read<int32_t>(bytes, at);
   const size_t kv_floats = shape.block_floats();
-  const size_t hidden_floats = shape.hidden_floats();
-  if (kv_row_floats != static_cast<size_t>(shape.num_layers) * shape.kv_dim ||
-      hidden_row_floats * size_t{kv_block_tokens} != hidden_floats)
-    return absl::FailedPreconditionError("prefix block: another model's shape");
-  if (bytes.size() != header_bytes + (2 * kv_floats + hidden_floats) * sizeof(float) + crc_bytes)
-    return absl::DataLossError(absl::StrCat("prefix block: ", bytes.size(), " bytes do not match its shape"));
+  const size_t stored_hidden = size_t{hidden_row_floats} * kv_block_tokens;
+  if (bytes.size() != header_bytes + (2 * size_t{kv_row_floats} * kv_block_tokens + stored_hidden) *
+                                         sizeof(float) + crc_bytes)
+    return absl::DataLossError(absl::StrCat("prefix block: ", bytes.size(), " bytes do not match its sizes"));
   if (!(b.key == key) || !(b.parent == parent) ||
       !std::equal(tokens.begin(), tokens.end(), b.tokens.begin(), b.tokens.end()))
     return absl::FailedPreconditionError("prefix block: another block under this key");
+  // Hidden rows are only needed by a tiered engine; one without them can still use the K/V.
+  if (kv_row_floats != static_cast<size_t>(shape.num_layers) * shape.kv_dim ||
+      (shape.keep_hidden && stored_hidden != shape.hidden_floats()))
+    return absl::FailedPreconditionError(shape.keep_hidden && hidden_row_floats == 0
+                                             ? "prefix block: no hidden rows (stored by an untiered engine)"
+                                             : "prefix block: another model's shape");
   read_floats(bytes, at, b.keys, kv_floats);
   read_floats(bytes, at, b.values, kv_floats);
-  read_floats(bytes, at, b.hidden, hidden_floats);
+  read_floats(bytes, at, b.hidden, shape.hidden_floats());
   return b;
 }
 

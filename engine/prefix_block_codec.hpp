@@ -29,8 +29,9 @@ storage::block_key prefix_store_key(const prefix_key& key);
 std::string encode_prefix_block(const prefix_block& block);
 
 // The block `key` (child of `parent`, holding `tokens`) of `shape`, from `bytes`: DataLoss naming
-// what is wrong for a damaged frame, FailedPrecondition for a sound frame that is another
-// block or shape (a collision, or a cache of another model).
+// what is wrong for a damaged frame; FailedPrecondition for a sound frame that is another block
+// (a collision) or does not fit `shape` (another model, or no hidden rows where shape keeps them).
+// Hidden rows stored for a tiered engine are dropped when `shape` does not keep them.
 absl::StatusOr<prefix_block> decode_prefix_block(std::string_view bytes, const prefix_key& key,
                                                  const prefix_key& parent,
                                                  std::span<const int32_t> tokens,

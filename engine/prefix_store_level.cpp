@@ -72,8 +72,12 @@ std::optional<prefix_block> prefix_store_level::get(const prefix_key& key, const
   auto block = decode_prefix_block(*bytes, key, parent, tokens, shape);
   if (!block.ok()) {
     ++stats_.rejected;
-    if (!store_->erase(at).ok()) ++stats_.errors;
-    forget(encoded);
+    // A damaged value goes. A sound one that does not fit this engine (a shared level's block
+    // without the hidden rows a tiered engine needs) may serve the workers that wrote it.
+    if (absl::IsDataLoss(block.status()) || owned_) {
+      if (!store_->erase(at).ok()) ++stats_.errors;
+      forget(encoded);
+    }
     return std::nullopt;
   }
   if (owned_) touch(encoded);

@@ -189,6 +189,31 @@ TEST(MemoryTier, FullWhenRamAndNvmeAreFull) {
   EXPECT_TRUE(store->alive());
 }
 
+// Prefix-cache blocks use only room no job needs: a job's block evicts the least recently used
+// of them when the tier is full, while a prefix block never evicts a job's.
+TEST(MemoryTier, PrefixBlocksMakeRoomForJobBlocksOldestFirst) {
+  node n(false);
+  caf::actor tier = n.spawn_tier({node_id{1}, 4 * block_bytes()});
+  auto store = n.store(tier, "memory node 1");
+  ASSERT_NE(store, nullptr);
+  auto prefix_key = [](uint32_t i) { return block_key{1000 + i, 7, kv_part::prefix, i}; };
+  for (uint32_t i = 0; i < 3; ++i)
+    ASSERT_EQ(store->put(prefix_key(i), random_block(i)).outcome, put_outcome::stored);
+  std::string buffer;
+  ASSERT_TRUE(store->get(prefix_key(0), buffer).ok());  // prefix 0 is now newer than 1 and 2
+  for (uint32_t b = 0; b < 3; ++b)  // jobs take the room: prefixes 1 and 2 leave, in that order
+    ASSERT_EQ(store->put(key_of(5, b), random_block(10 + b)).outcome, put_outcome::stored) << b;
+  EXPECT_EQ(store->get(prefix_key(1), buffer).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->get(prefix_key(2), buffer).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(read(*store, prefix_key(0)), random_block(0));
+  // Full of job blocks and one prefix: a new prefix block may evict the old one, never a job's.
+  ASSERT_EQ(store->put(prefix_key(3), random_block(3)).outcome, put_outcome::stored);
+  EXPECT_EQ(store->get(prefix_key(0), buffer).status().code(), absl::StatusCode::kNotFound);
+  ASSERT_EQ(store->put(key_of(5, 3), random_block(13)).outcome, put_outcome::stored);
+  EXPECT_EQ(store->put(prefix_key(4), random_block(4)).outcome, put_outcome::full);
+  for (uint32_t b = 0; b < 4; ++b) EXPECT_EQ(read(*store, key_of(5, b)), random_block(10 + b)) << b;
+}
+
 TEST(MemoryTier, BadNvmeDirIsASpawnError) {
   node n(false);
   auto tier = spawn_memory_tier(n.system, {node_id{1}, 1 << 20, "/proc/alisa-no-such/x", 1 << 20});

@@ -474,6 +474,60 @@ TEST(cluster, a_repeated_document_goes_to_the_worker_that_holds_its_prefix) {
   EXPECT_EQ(c.stop(), 0) << c.process().err();
 }
 
+// Polls `alisa status` until the coordinator counts `n` workers (false after 60 s).
+bool wait_for_workers(const std::string& coordinator, int n) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cluster_status(coordinator).value("workers", -1) == n) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+// Replaces the cluster's only worker (killed) with a new one started by hand, with its own empty
+// prefix cache.
+std::unique_ptr<child_process> replace_worker(const std::string& coordinator, pid_t killed) {
+  ::kill(killed, SIGKILL);
+  EXPECT_TRUE(wait_for_workers(coordinator, 0)) << "the killed worker is still counted";
+  auto worker = std::make_unique<child_process>(
+      concat({"node", "--role", "worker", "--coordinator", coordinator, "--threads", "1",
+              "--prefix-cache-budget", "64MiB"},
+             model_flags()));
+  EXPECT_TRUE(wait_for_workers(coordinator, 1)) << worker->err();
+  return worker;
+}
+
+// A prefix one worker computed is reused by another through the memory node: the first worker
+// answers a question about a story and is killed; a new worker answers another question with the
+// story's blocks from the memory node, and the text it would give cold. Then the memory node
+// dies too: the next new worker recomputes the story, again with the cold text.
+TEST(cluster, a_prefix_one_worker_computed_is_reused_by_another_through_the_memory_node) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  cluster c(base_port(16), concat(model_flags(), {"--workers", "1", "--memory-nodes", "1",
+                                                  "--threads", "1", "--prefix-cache-budget", "64MiB"}));
+  ASSERT_TRUE(c.ready()) << c.process().err();
+  std::string story;
+  for (int i = 0; i < 6; ++i)
+    story += "Once upon a time, there was a little girl named Lily. She liked to play in the park. ";
+  auto first = run_submit(c.coordinator(), story + "One day", 8);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.result["cached_tokens"], 0);
+
+  auto second_worker = replace_worker(c.coordinator(), c.pid_of("worker", 0));
+  auto second = run_submit(c.coordinator(), story + "Then Tom said", 8);
+  ASSERT_EQ(second.exit_code, 0) << second.err << second_worker->err();
+  EXPECT_GE(second.result["cached_tokens"].get<int>(), 128) << second.result.dump();
+  EXPECT_EQ(second.result["text"], engine_text(story + "Then Tom said", 8));
+
+  ::kill(c.pid_of("memory", 0), SIGKILL);
+  auto third_worker = replace_worker(c.coordinator(), second_worker->pid());
+  auto third = run_submit(c.coordinator(), story + "The dog", 8);
+  ASSERT_EQ(third.exit_code, 0) << third.err << third_worker->err();
+  EXPECT_EQ(third.result["cached_tokens"], 0) << "the only copy died with the memory node";
+  EXPECT_EQ(third.result["text"], engine_text(story + "The dog", 8));
+  EXPECT_EQ(c.stop(), 0) << c.process().err();
+}
+
 TEST(cluster, a_tls_cluster_refuses_nodes_without_its_certificate) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
   cluster c(base_port(8),

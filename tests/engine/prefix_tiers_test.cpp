@@ -243,6 +243,17 @@ TEST(PrefixBlockCodec, RoundTripsAndRefusesDamageAndStrangers) {
       decode_prefix_block(bytes.substr(0, 100), b.key, b.parent, block_tokens, shape).status()));
   EXPECT_TRUE(absl::IsFailedPrecondition(
       decode_prefix_block(bytes, b.parent, b.parent, block_tokens, shape).status()));
+  // An untiered engine uses a tiered one's block (without its hidden rows), not the reverse.
+  prefix_cache_shape untiered = shape;
+  untiered.keep_hidden = false;
+  auto kv_only = decode_prefix_block(bytes, b.key, b.parent, block_tokens, untiered);
+  ASSERT_TRUE(kv_only.ok()) << kv_only.status();
+  EXPECT_EQ(kv_only->values, b.values);
+  EXPECT_TRUE(kv_only->hidden.empty());
+  prefix_block without_hidden = *kv_only;
+  EXPECT_TRUE(absl::IsFailedPrecondition(decode_prefix_block(encode_prefix_block(without_hidden), b.key,
+                                                             b.parent, block_tokens, shape)
+                                             .status()));
   prefix_cache_shape other = shape;
   other.kv_dim = 8;
   EXPECT_TRUE(absl::IsFailedPrecondition(
