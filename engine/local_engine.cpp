@@ -49,13 +49,17 @@ std::string prefix_identity(const engine_options& o, const model::model_config& 
 absl::StatusOr<std::unique_ptr<prefix_cache>> open_prefix_cache(const engine_options& options,
                                                                 const model::model_config& c,
                                                                 const std::string& fingerprint,
-                                                                bool tiered) {
+                                                                size_t num_parameters, bool tiered) {
   if (options.kv_type == kv_dtype::i8)
     return absl::InvalidArgumentError(
         "the prefix cache needs --kv-dtype fp32, fp16 or bf16: int8 rows depend on how a "
         "prompt was chunked, so a reused prefix could change the output");
   const std::string identity = prefix_identity(options, c, fingerprint);
   prefix_cache_shape shape{c.num_layers, c.kv_dim(), c.hidden_size, tiered};
+  // Eviction weighs what recomputing a block costs: the weights' matmuls per token, and the
+  // attention scores and weighted sums per earlier key (QK and AV, 2 FLOPs each per q_dim).
+  shape.linear_flops_per_token = 2.0 * static_cast<double>(num_parameters);
+  shape.attention_flops_per_key = 4.0 * c.num_layers * c.q_dim();
   auto cache = std::make_unique<prefix_cache>(options.prefix_cache_budget, shape, identity);
   if (!options.prefix_cache_dir.empty()) {
     auto disk = open_prefix_disk_level(
@@ -124,7 +128,7 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
     engine->tiers_ = std::move(*store);
   }
   if (options.prefix_cache_on()) {
-    if (auto opened = open_prefix_cache(options, engine->config_, fingerprint,
+    if (auto opened = open_prefix_cache(options, engine->config_, fingerprint, engine->num_parameters_,
                                         engine->tiers_ != nullptr);
         opened.ok())
       engine->prefixes_ = std::move(*opened);

@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::string_view magic = "APFX";
 constexpr uint32_t format_version = 1;
-// magic, version, key, parent, reserved and two row sizes, tokens.
+// magic, version, key, parent, depth and two row sizes, tokens.
 constexpr size_t header_bytes = 4 + 4 + 16 + 16 + 12 + kv_block_tokens * 4;
 constexpr size_t crc_bytes = 4;
 
@@ -59,7 +59,7 @@ std::string encode_prefix_block(const prefix_block& b) {
   // The floats of one token's keys over every layer (num_layers × kv_dim), and of its hidden
   // rows: with the token count fixed, they give the payload's size.
   const uint32_t kv_row_floats = static_cast<uint32_t>(b.keys.size() / kv_block_tokens);
-  append(out, uint32_t{0});  // reserved
+  append(out, b.depth);
   append(out, kv_row_floats);
   append(out, static_cast<uint32_t>(b.hidden.size() / kv_block_tokens));
   for (int32_t t : b.tokens) append(out, t);
@@ -88,7 +88,7 @@ absl::StatusOr<prefix_block> decode_prefix_block(std::string_view bytes, const p
   b.key.lo = read<uint64_t>(bytes, at);
   b.parent.hi = read<uint64_t>(bytes, at);
   b.parent.lo = read<uint64_t>(bytes, at);
-  read<uint32_t>(bytes, at);  // reserved (written 0)
+  b.depth = read<uint32_t>(bytes, at);
   const uint32_t kv_row_floats = read<uint32_t>(bytes, at);
   const uint32_t hidden_row_floats = read<uint32_t>(bytes, at);
   for (auto& t : b.tokens) t = read<int32_t>(bytes, at);

@@ -3,7 +3,7 @@
 // cache below host RAM (NVMe, memory nodes), and its address there.
 //
 // Value layout (little-endian; docs/formats.md, "Prefix cache blocks"):
-//   "APFX" | version u32 (1) | key hi,lo u64 | parent hi,lo u64 | reserved u32 (0) |
+//   "APFX" | version u32 (1) | key hi,lo u64 | parent hi,lo u64 | depth u32 |
 //   kv floats per token u32 (num_layers × kv_dim) | hidden floats per token u32 (0 = none) |
 //   64 token ids i32 | keys f32[] | values f32[] | hidden f32[] (the prefix_block layouts) |
 //   crc32 u32 over everything before it

@@ -57,7 +57,6 @@ const prefix_cache::entry* prefix_cache::find(const prefix_key& key, const prefi
   return &it->second;
 }
 
-void prefix_cache::touch(entry& e) { lru_.splice(lru_.begin(), lru_, e.recency); }
 
 void prefix_cache::add_level(std::unique_ptr<prefix_store_level> level) {
   levels_.push_back(std::move(level));
@@ -98,9 +97,7 @@ std::vector<prefix_block_ref> prefix_cache::lookup(std::span<const int32_t> toke
     }
     parent = key;
   }
-  // Leaf first, root last: the root ends up the most recently used.
-  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it)
-    if (auto e = entries_.find((*it)->key); e != entries_.end()) touch(e->second);
+  for (const auto& b : blocks) eviction_.use(b->key);
   stats_.hit_tokens += static_cast<uint64_t>(blocks.size()) * kv_block_tokens;
   return blocks;
 }
@@ -115,6 +112,7 @@ prefix_block prefix_cache::make_block(std::span<const int32_t> tokens, int index
   std::tie(b.key, b.parent) = keys_at(tokens, index);
   const auto block_tokens = block_of(tokens, index);
   std::copy(block_tokens.begin(), block_tokens.end(), b.tokens.begin());
+  b.depth = static_cast<uint32_t>(index);
   b.keys.resize(shape_.block_floats());
   b.values.resize(shape_.block_floats());
   b.hidden.resize(shape_.hidden_floats());
@@ -122,8 +120,8 @@ prefix_block prefix_cache::make_block(std::span<const int32_t> tokens, int index
 }
 
 void prefix_cache::evict_one() {
-  const prefix_key victim = lru_.back();
-  lru_.pop_back();
+  const prefix_key victim = *eviction_.victim();
+  eviction_.erase(victim);
   auto it = entries_.find(victim);
   stats_.bytes -= it->second.block->num_bytes();
   entries_.erase(it);
@@ -135,9 +133,9 @@ prefix_block_ref prefix_cache::keep(prefix_block block) {
   const size_t bytes = ref->num_bytes();
   if (bytes > budget_) return ref;
   if (auto it = entries_.find(ref->key); it != entries_.end()) return it->second.block;
-  while (stats_.bytes + bytes > budget_ && !lru_.empty()) evict_one();
-  lru_.push_front(ref->key);
-  entries_.emplace(ref->key, entry{ref, lru_.begin()});
+  while (stats_.bytes + bytes > budget_ && eviction_.size() > 0) evict_one();
+  eviction_.insert(ref->key, ref->parent, shape_.recompute_cost(ref->depth));
+  entries_.emplace(ref->key, entry{ref});
   stats_.bytes += bytes;
   return ref;
 }

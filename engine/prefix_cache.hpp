@@ -15,8 +15,10 @@
 // its parent's key, which lookup compares, so a hash collision can only cause a miss. Blocks are
 // read-only and shared (prefix_block_ref); a job replays them into its own KV, so evicting never
 // touches a running job.
-// Least recently used goes first; a lookup refreshes the path leaf first, so a prefix's root
-// outlives its deeper blocks (a deeper block is only reachable through its parents).
+// Host RAM evicts by a cost-aware LRU (prefix_eviction.hpp): only blocks without cached children
+// are candidates (a deeper block is only reachable through its parents), the least recently
+// used first, and among blocks used alike the cheaper to recompute (shallower) first. The levels
+// below evict least recently used first.
 //
 // Exactness: only rows that a cold prefill computes with dense, unobserved attention are published
 // or reused (the positions before the job's scored tail, attention_selection::prefill_tail_rows),
@@ -26,7 +28,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <span>
 #include <string>
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "engine/prefix_cache_types.hpp"
+#include "engine/prefix_eviction.hpp"
 #include "engine/prefix_store_level.hpp"
 
 namespace alisa::engine {
@@ -88,14 +90,12 @@ class prefix_cache {
   };
   struct entry {
     prefix_block_ref block;
-    std::list<prefix_key>::iterator recency;  // position in lru_ (front = most recent)
   };
   prefix_key key_of(const prefix_key& parent, std::span<const int32_t> block_tokens) const;
   // The key of tokens' block `index` and of its parent.
   std::pair<prefix_key, prefix_key> keys_at(std::span<const int32_t> tokens, int index) const;
   const entry* find(const prefix_key& key, const prefix_key& parent,
                     std::span<const int32_t> block_tokens) const;
-  void touch(entry& e);
   void evict_one();
   // Keeps the block in RAM when the budget allows; returns it as a lookup hands it out.
   prefix_block_ref keep(prefix_block block);
@@ -107,7 +107,7 @@ class prefix_cache {
   prefix_cache_shape shape_;
   prefix_key root_;
   std::unordered_map<prefix_key, entry, key_hash> entries_;
-  std::list<prefix_key> lru_;
+  prefix_eviction eviction_;  // which RAM block leaves first
   std::vector<std::unique_ptr<prefix_store_level>> levels_;
   prefix_cache_stats stats_;
 };

@@ -23,6 +23,7 @@ struct prefix_key {
 // tiered engine recomputes from it), else empty.
 struct prefix_block {
   prefix_key key, parent;
+  uint32_t depth = 0;  // its index in the prompt: block 0 covers positions 0..63
   std::array<int32_t, kv_block_tokens> tokens{};
   std::vector<float> keys, values, hidden;
   size_t num_bytes() const { return (keys.size() + values.size() + hidden.size()) * sizeof(float); }
@@ -33,6 +34,16 @@ struct prefix_cache_shape {
   int kv_dim = 0;
   int hidden_size = 0;
   bool keep_hidden = false;
+  // What recomputing a block costs, for eviction (relative units; both 0 = every block alike):
+  // FLOPs per token of everything but attention, and per (token, earlier key) of attention.
+  double linear_flops_per_token = 0;
+  double attention_flops_per_key = 0;
+
+  // The FLOPs of prefilling block `depth` again (its 64 rows attend to the positions before).
+  double recompute_cost(uint32_t depth) const {
+    const double keys = kv_block_tokens * (depth + 0.5);
+    return kv_block_tokens * (linear_flops_per_token + attention_flops_per_key * keys);
+  }
 
   size_t block_floats() const {  // keys (or values) of one block, every layer
     return static_cast<size_t>(num_layers) * kv_block_tokens * kv_dim;
