@@ -85,6 +85,27 @@ absl::StatusOr<std::string_view> hashed_block_store::get(const storage::block_ke
   return got;
 }
 
+std::vector<absl::StatusOr<std::string>> hashed_block_store::get_rows_batch(
+    std::span<const storage::row_request> requests) {
+  std::vector<absl::StatusOr<std::string>> out(requests.size(), absl::NotFoundError("hashed store: its node is gone"));
+  std::vector<std::vector<size_t>> by_child(children_.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    child* c = owner(requests[i].key);
+    if (c && c->alive) by_child[static_cast<size_t>(c - children_.data())].push_back(i);
+  }
+  for (size_t ci = 0; ci < children_.size(); ++ci) {
+    if (by_child[ci].empty()) continue;
+    std::vector<storage::row_request> mine;
+    for (size_t i : by_child[ci]) mine.push_back(requests[i]);
+    auto got = children_[ci].store->get_rows_batch(mine);
+    for (size_t j = 0; j < got.size() && j < by_child[ci].size(); ++j) {
+      if (!got[j].ok()) check_alive(children_[ci], got[j].status()).IgnoreError();
+      out[by_child[ci][j]] = std::move(got[j]);
+    }
+  }
+  return out;
+}
+
 absl::Status hashed_block_store::erase(const storage::block_key& key) {
   child* c = owner(key);
   if (!c || !c->alive) return absl::OkStatus();

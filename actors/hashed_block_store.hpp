@@ -40,6 +40,9 @@ class hashed_block_store final : public storage::block_store {
   storage::put_result put(const storage::block_key& key, std::string_view value) override;
   absl::StatusOr<std::string_view> get(const storage::block_key& key,
                                        std::string& buffer) override;
+  // Grouped by owner: one batch (one round trip) per node.
+  std::vector<absl::StatusOr<std::string>> get_rows_batch(
+      std::span<const storage::row_request> requests) override;
   absl::Status erase(const storage::block_key& key) override;
   absl::Status erase_sequence(uint64_t sequence) override;
 

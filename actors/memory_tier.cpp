@@ -54,6 +54,15 @@ void forget_prefix(memory_tier_state& st, const block_key& key) {
   }
 }
 
+// A read of a prefix block refreshes it; one found missing or damaged is forgotten.
+void note_prefix_read(memory_tier_state& st, const kv_fetch& f, const absl::Status& result) {
+  if (f.part != kv_part::prefix) return;
+  if (result.ok())
+    touch_prefix(st, key_of(f));
+  else if (absl::IsDataLoss(result) || absl::IsNotFound(result))
+    forget_prefix(st, key_of(f));
+}
+
 // Drops the least recently used prefix block; false when none is left.
 bool evict_prefix(memory_tier_state& st) {
   if (st.prefix_lru.empty()) return false;
@@ -99,6 +108,7 @@ kv_payload_batch fetch_batch(memory_tier_state& st, const kv_fetch_batch& batch)
   for (const kv_fetch& f : batch.fetches) {
     kv_payload p{f.sequence, f.layer, f.part, f.block, f.offsets, {}};
     auto rows = st.store->get_rows(key_of(f), f.offsets, st.buffer);
+    note_prefix_read(st, f, rows.status());
     out.status.push_back(rows.ok() ? 0 : error_code(rows.status()));
     if (rows.ok()) {
       p.bytes.resize(rows->size());
@@ -111,12 +121,7 @@ kv_payload_batch fetch_batch(memory_tier_state& st, const kv_fetch_batch& batch)
 
 caf::result<kv_payload> fetch_rows(memory_tier_state& st, const kv_fetch& f) {
   auto rows = st.store->get_rows(key_of(f), f.offsets, st.buffer);
-  if (f.part == kv_part::prefix) {
-    if (rows.ok())
-      touch_prefix(st, key_of(f));
-    else if (absl::IsDataLoss(rows.status()) || absl::IsNotFound(rows.status()))
-      forget_prefix(st, key_of(f));
-  }
+  note_prefix_read(st, f, rows.status());
   if (!rows.ok()) return to_error(rows.status());
   kv_payload out{f.sequence, f.layer, f.part, f.block, f.offsets, {}};
   out.bytes.resize(rows->size());

@@ -35,8 +35,9 @@ void append_floats(std::string& out, const std::vector<float>& v) {
 }
 
 void read_floats(std::string_view in, size_t& at, std::vector<float>& v, size_t n) {
-  v.resize(n);
-  std::memcpy(v.data(), in.data() + at, n * sizeof(float));
+  // One pass (resize would zero the floats first). The payload starts at a multiple of 4 bytes.
+  const auto* first = reinterpret_cast<const float*>(in.data() + at);
+  v.assign(first, first + n);
   at += n * sizeof(float);
 }
 

@@ -1,6 +1,7 @@
 #include "engine/prefix_cache.hpp"
 
 #include <algorithm>
+#include <future>
 #include <stdexcept>
 
 namespace alisa::engine {
@@ -68,35 +69,79 @@ prefix_store_level* prefix_cache::level(prefix_tier tier) {
   return nullptr;
 }
 
-prefix_block_ref prefix_cache::find_below(const prefix_key& key, const prefix_key& parent,
-                                          std::span<const int32_t> block_tokens) {
-  for (auto& l : levels_) {
-    auto block = l->get(key, parent, block_tokens, shape_);
-    if (!block) continue;
-    stats_.hit_tokens_by_tier[static_cast<size_t>(l->tier())] += kv_block_tokens;
-    return keep(std::move(*block));
+std::vector<prefix_wanted> prefix_cache::chain_of(std::span<const int32_t> tokens, int n) const {
+  std::vector<prefix_wanted> chain;
+  prefix_key parent = root_;
+  for (int b = 0; b < n; ++b) {
+    const auto block_tokens = block_of(tokens, b);
+    const prefix_key key = key_of(parent, block_tokens);
+    chain.push_back({key, parent, block_tokens});
+    parent = key;
   }
-  return nullptr;
+  return chain;
+}
+
+void prefix_cache::extend_from_levels(std::span<const prefix_wanted> chain,
+                                      std::vector<prefix_block_ref>& blocks) {
+  for (auto& level : levels_) {
+    if (blocks.size() < chain.size()) extend_from(*level, chain, blocks);
+    level->finish();
+  }
+}
+
+// Batches of blocks, each fetched on a helper thread while the one before is decoded and kept
+// here: the round trip (or the disk reads) of one overlaps the CRC and copies of the other.
+void prefix_cache::extend_from(prefix_store_level& level, std::span<const prefix_wanted> chain,
+                               std::vector<prefix_block_ref>& blocks) {
+  // Blocks per request: a memory node's reply stays tens of MB, not the whole document.
+  constexpr size_t max_batch = 16;
+  using values = std::vector<absl::StatusOr<std::string>>;
+  auto batch_at = [&](size_t first) {
+    return chain.subspan(first, std::min(max_batch, chain.size() - first));
+  };
+  auto start_fetch = [&level](std::vector<storage::row_request> requests) {
+    return std::async(std::launch::async,
+                      [&level, r = std::move(requests)] { return level.fetch(r); });
+  };
+  auto run = batch_at(blocks.size());
+  auto requests = level.requests(run);
+  std::future<values> pending = start_fetch(requests);
+  const size_t tier = static_cast<size_t>(level.tier());
+  while (true) {
+    values fetched = pending.get();
+    const bool whole_batch = requests.size() == run.size();
+    const size_t next_first = blocks.size() + run.size();
+    std::span<const prefix_wanted> next_run;
+    std::vector<storage::row_request> next_requests;
+    if (whole_batch && next_first < chain.size()) {
+      next_run = batch_at(next_first);
+      next_requests = level.requests(next_run);
+      if (!next_requests.empty()) pending = start_fetch(next_requests);
+    }
+    auto found = level.accept_run(run, fetched, shape_);
+    stats_.hit_tokens_by_tier[tier] += found.size() * kv_block_tokens;
+    for (auto& b : found) blocks.push_back(keep(std::move(b)));
+    if (found.size() < run.size() || next_requests.empty()) {
+      if (pending.valid()) pending.wait();  // its blocks follow a gap: not used
+      return;
+    }
+    run = next_run;
+    requests = std::move(next_requests);
+  }
 }
 
 std::vector<prefix_block_ref> prefix_cache::lookup(std::span<const int32_t> tokens, int max_blocks) {
   ++stats_.lookups;
-  std::vector<prefix_block_ref> blocks;
   const int complete = static_cast<int>(tokens.size() / kv_block_tokens);
-  prefix_key parent = root_;
-  for (int b = 0; b < std::min(complete, max_blocks); ++b) {
-    const auto block_tokens = block_of(tokens, b);
-    const prefix_key key = key_of(parent, block_tokens);
-    if (const entry* e = find(key, parent, block_tokens)) {
-      blocks.push_back(e->block);
-      stats_.hit_tokens_by_tier[static_cast<size_t>(prefix_tier::host)] += kv_block_tokens;
-    } else if (auto below = find_below(key, parent, block_tokens)) {
-      blocks.push_back(std::move(below));
-    } else {
-      break;
-    }
-    parent = key;
+  const auto chain = chain_of(tokens, std::max(0, std::min(complete, max_blocks)));
+  std::vector<prefix_block_ref> blocks;
+  for (const auto& w : chain) {
+    const entry* e = find(w.key, w.parent, w.tokens);
+    if (!e) break;
+    blocks.push_back(e->block);
   }
+  stats_.hit_tokens_by_tier[static_cast<size_t>(prefix_tier::host)] += blocks.size() * kv_block_tokens;
+  extend_from_levels(chain, blocks);
   for (const auto& b : blocks) eviction_.use(b->key);
   stats_.hit_tokens += static_cast<uint64_t>(blocks.size()) * kv_block_tokens;
   return blocks;

@@ -99,9 +99,13 @@ class prefix_cache {
   void evict_one();
   // Keeps the block in RAM when the budget allows; returns it as a lookup hands it out.
   prefix_block_ref keep(prefix_block block);
-  // The block below RAM, from the first level that has it; counts the hit by tier.
-  prefix_block_ref find_below(const prefix_key& key, const prefix_key& parent,
-                              std::span<const int32_t> block_tokens);
+  // The keys of tokens' first n blocks.
+  std::vector<prefix_wanted> chain_of(std::span<const int32_t> tokens, int n) const;
+  // Extends `blocks` (a run of chain's first blocks) from the levels below RAM, each level
+  // continuing where the one before stopped; counts the hits by tier.
+  void extend_from_levels(std::span<const prefix_wanted> chain, std::vector<prefix_block_ref>& blocks);
+  void extend_from(prefix_store_level& level, std::span<const prefix_wanted> chain,
+                   std::vector<prefix_block_ref>& blocks);
 
   size_t budget_;
   prefix_cache_shape shape_;

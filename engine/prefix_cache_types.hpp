@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -51,6 +52,12 @@ struct prefix_cache_shape {
   size_t hidden_floats() const {
     return keep_hidden ? static_cast<size_t>(num_layers) * kv_block_tokens * hidden_size : 0;
   }
+};
+
+// A block a lookup wants: its key, its parent's, and its 64 tokens (viewing the prompt).
+struct prefix_wanted {
+  prefix_key key, parent;
+  std::span<const int32_t> tokens;
 };
 
 // Where a cached block was found.

@@ -57,31 +57,72 @@ void prefix_store_level::put(const prefix_block& block) {
   if (r.outcome == storage::put_outcome::stored && owned_) touch(encoded);
 }
 
-std::optional<prefix_block> prefix_store_level::get(const prefix_key& key, const prefix_key& parent,
-                                                    std::span<const int32_t> tokens,
-                                                    const prefix_cache_shape& shape) {
-  const storage::block_key at = prefix_store_key(key);
+std::optional<prefix_block> prefix_store_level::accept(const prefix_wanted& w,
+                                                       absl::StatusOr<std::string>& value,
+                                                       const prefix_cache_shape& shape) {
+  const storage::block_key at = prefix_store_key(w.key);
   const encoded_key encoded = storage::encode_key(at);
-  if (owned_ && !index_.count(encoded)) return std::nullopt;
-  auto bytes = store_->get(at, buffer_);
-  if (!bytes.ok()) {
-    if (!absl::IsNotFound(bytes.status())) ++stats_.errors;
+  if (!value.ok()) {
+    if (!absl::IsNotFound(value.status())) ++stats_.errors;
     if (owned_) forget(encoded);
     return std::nullopt;
   }
-  auto block = decode_prefix_block(*bytes, key, parent, tokens, shape);
+  auto block = decode_prefix_block(*value, w.key, w.parent, w.tokens, shape);
   if (!block.ok()) {
     ++stats_.rejected;
     // A damaged value goes. A sound one that does not fit this engine (a shared level's block
     // without the hidden rows a tiered engine needs) may serve the workers that wrote it.
     if (absl::IsDataLoss(block.status()) || owned_) {
-      if (!store_->erase(at).ok()) ++stats_.errors;
+      damaged_.push_back(at);
       forget(encoded);
     }
     return std::nullopt;
   }
   if (owned_) touch(encoded);
   return std::move(*block);
+}
+
+std::vector<storage::row_request> prefix_store_level::requests(
+    std::span<const prefix_wanted> wanted) const {
+  std::vector<storage::row_request> out;
+  for (const auto& w : wanted) {
+    const storage::block_key at = prefix_store_key(w.key);
+    if (owned_ && !index_.count(storage::encode_key(at))) break;  // the run ends here
+    out.push_back({at, {}});
+  }
+  return out;
+}
+
+std::vector<absl::StatusOr<std::string>> prefix_store_level::fetch(
+    std::span<const storage::row_request> requests) {
+  if (requests.empty()) return {};
+  return store_->get_rows_batch(requests);
+}
+
+std::vector<prefix_block> prefix_store_level::accept_run(
+    std::span<const prefix_wanted> wanted, std::vector<absl::StatusOr<std::string>>& values,
+    const prefix_cache_shape& shape) {
+  std::vector<prefix_block> out;
+  for (size_t i = 0; i < values.size() && i < wanted.size(); ++i) {
+    auto block = accept(wanted[i], values[i], shape);
+    if (!block) break;
+    out.push_back(std::move(*block));
+  }
+  return out;
+}
+
+void prefix_store_level::finish() {
+  for (const auto& at : damaged_)
+    if (!store_->erase(at).ok()) ++stats_.errors;
+  damaged_.clear();
+}
+
+std::vector<prefix_block> prefix_store_level::get_run(std::span<const prefix_wanted> wanted,
+                                                      const prefix_cache_shape& shape) {
+  auto values = fetch(requests(wanted));
+  auto out = accept_run(wanted, values, shape);
+  finish();
+  return out;
 }
 
 }  // namespace alisa::engine

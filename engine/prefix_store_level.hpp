@@ -48,9 +48,25 @@ class prefix_store_level {
   // are counted, not raised: the cache above still holds or recomputes the block.
   void put(const prefix_block& block);
 
-  // The verified block `key` (child of `parent`, holding `tokens`), or nullopt.
-  std::optional<prefix_block> get(const prefix_key& key, const prefix_key& parent,
-                                  std::span<const int32_t> tokens, const prefix_cache_shape& shape);
+  // The verified blocks of `wanted` (consecutive blocks of one prompt), in order, up to the first
+  // this level lacks or cannot verify. Fetched in one batch: one round trip per memory node, or
+  // the NVMe reads in parallel. (requests + fetch + accept_run + finish.)
+  std::vector<prefix_block> get_run(std::span<const prefix_wanted> wanted,
+                                    const prefix_cache_shape& shape);
+
+  // The same in steps, so a lookup can fetch one batch while it decodes the one before:
+  //   requests()   engine thread: the reads for `wanted`, up to the first block an owned level
+  //                knows it lacks;
+  //   fetch()      any one thread at a time (no other call on this level runs meanwhile but
+  //                requests() and accept_run()): the stored values;
+  //   accept_run() engine thread: decodes and verifies them in order, up to the first unusable;
+  //   finish()     engine thread, no fetch in flight: erases the damaged values accept_run found.
+  std::vector<storage::row_request> requests(std::span<const prefix_wanted> wanted) const;
+  std::vector<absl::StatusOr<std::string>> fetch(std::span<const storage::row_request> requests);
+  std::vector<prefix_block> accept_run(std::span<const prefix_wanted> wanted,
+                                       std::vector<absl::StatusOr<std::string>>& values,
+                                       const prefix_cache_shape& shape);
+  void finish();
 
   // Value bytes the owned level holds (the shared level does not know: 0).
   uint64_t bytes() const { return owned_ ? store_->bytes_used() : 0; }
@@ -58,6 +74,9 @@ class prefix_store_level {
 
  private:
   using encoded_key = std::string;
+  // Decodes and verifies one fetched value; nullopt (counted, and erased when damaged) if unusable.
+  std::optional<prefix_block> accept(const prefix_wanted& w, absl::StatusOr<std::string>& value,
+                                     const prefix_cache_shape& shape);
   void touch(const encoded_key& key);
   void forget(const encoded_key& key);
   bool evict_one();
@@ -67,7 +86,7 @@ class prefix_store_level {
   bool owned_;
   std::list<encoded_key> lru_;  // owned: front = most recently used
   std::unordered_map<encoded_key, std::list<encoded_key>::iterator> index_;
-  std::string buffer_;
+  std::vector<storage::block_key> damaged_;  // found by accept_run, erased by finish()
   prefix_level_stats stats_;
 };
 
