@@ -11,7 +11,8 @@ Reports each question's time to first token, the cached tokens the server report
   other_worker_ttft_s: question 2's TTFT (blocks fetched from the memory node),
   warm_ttft_median_s: median of questions 3..16 (worker 2's RAM),
   cold_ttft_median_s: median of the cold run's questions 2..16,
-and the ratios of the first two to the third.
+the ratios of the first two to the third, and generated tokens/s over all 16 requests of each
+run (question 1 included: cold in both).
 
 Usage: python3 bench/prefix_reuse_cluster.py [--alisa build/bin/alisa]
        [--model synthetic:stories15m] [--doc-tokens 8192] [--questions 16] [--max-tokens 16]
@@ -138,7 +139,12 @@ def main():
               "cold_ttft_median_s": cold_median, "other_worker_ttft_s": other,
               "warm_ttft_median_s": warm_median,
               "other_worker_over_cold_ttft": other / cold_median,
-              "warm_over_cold_ttft": warm_median / cold_median}
+              "warm_over_cold_ttft": warm_median / cold_median,
+              # Questions one after the other: generated tokens over the summed request times.
+              "cold_generated_tokens_per_s": sum(a[2] for a in cold) / sum(a[1] for a in cold),
+              "shared_generated_tokens_per_s": sum(a[2] for a in shared) / sum(a[1] for a in shared)}
+    result["shared_over_cold_throughput"] = (result["shared_generated_tokens_per_s"] /
+                                             result["cold_generated_tokens_per_s"])
     if args.json:
         print(json.dumps(result))
         return
@@ -149,6 +155,9 @@ def main():
           f"({result['other_worker_over_cold_ttft']:.3f}x cold), cached {shared[1][3]}")
     print(f"  questions 3..{args.questions} (its RAM): median {warm_median:.3f} s "
           f"({result['warm_over_cold_ttft']:.3f}x cold)")
+    print(f"  generated tok/s: cold {result['cold_generated_tokens_per_s']:.1f}, shared "
+          f"{result['shared_generated_tokens_per_s']:.1f} "
+          f"({result['shared_over_cold_throughput']:.2f}x)")
 
 
 if __name__ == "__main__":
