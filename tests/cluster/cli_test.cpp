@@ -373,6 +373,44 @@ TEST(cli, tier_flags_errors_are_one_line_and_name_the_flag) {
       "--nvme-dir");
 }
 
+TEST(cli, prefix_cache_flag_errors_are_one_line_and_name_the_flag) {
+  const std::string base = "run --model synthetic:tiny --prompt hi --max-tokens 2 ";
+  expect_one_line_error(alisa(base + "--prefix-cache-dir /tmp/x"), "--prefix-cache-disk-budget");
+  expect_one_line_error(alisa(base + "--prefix-cache-disk-budget 1GiB"), "--prefix-cache-dir");
+  expect_one_line_error(alisa(base + "--prefix-cache-budget 1GiB --kv-cache-persist"),
+                        "--kv-cache-persist");
+  expect_one_line_error(alisa(base + "--prefix-cache-disk-budget 0 --prefix-cache-dir /tmp/x"),
+                        "--prefix-cache-disk-budget");
+  expect_one_line_error(
+      alisa(base + "--prefix-cache-dir /proc/version/x --prefix-cache-disk-budget 1GiB"),
+      "--prefix-cache-dir");
+  expect_one_line_error(alisa(base + "--prefix-cache-budget 1GiB --kv-dtype int8"), "int8");
+}
+
+// `alisa run` twice with --kv-cache-persist: the second run's prompt is served from the first
+// run's NVMe level, with the same tokens.
+TEST(cli, a_persistent_prefix_cache_serves_the_next_run) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("alisa-cli-prefix-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::string doc;
+  for (int i = 0; i < 12; ++i) doc += "the girl ran to the park ";
+  const std::string base = "run --model synthetic:tiny --max-tokens 8 --ignore-eos --json "
+                           "--prefix-cache-dir " + dir.string() +
+                           " --prefix-cache-disk-budget 64MiB --kv-cache-persist --prompt '" + doc;
+  const auto first = alisa(base + "Who ran?'");
+  const auto second = alisa(base + "Where?'");
+  const auto cold = alisa("run --model synthetic:tiny --max-tokens 8 --ignore-eos --json --prompt '" +
+                          doc + "Where?'");
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  ASSERT_EQ(cold.exit_code, 0) << cold.err;
+  const auto warm = nlohmann::json::parse(second.out);
+  EXPECT_GE(warm["cached_tokens"].get<int>(), 256) << second.out;
+  EXPECT_EQ(warm["token_ids"], nlohmann::json::parse(cold.out)["token_ids"]);
+}
+
 TEST(cli, tiered_run_json_reports_every_tier_and_keeps_the_tokens) {
   const std::string base = "run --model synthetic:tiny --prompt 'Once upon a time' --max-tokens 300 "
                            "--ignore-eos --json --policy alisa";
