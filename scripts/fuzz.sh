@@ -37,7 +37,7 @@ cmake --build "$build" -j"$(nproc)" 2>&1 | grep -E "error|warning: unused" || tr
 # Seeds: one directory per harness.
 seeds="$build/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{fuzz_safetensors,fuzz_hf_config,fuzz_hf_tokenizer,fuzz_llama2c,fuzz_caf_messages,fuzz_config_file,fuzz_sentencepiece}
+mkdir -p "$seeds"/{fuzz_safetensors,fuzz_hf_config,fuzz_hf_tokenizer,fuzz_llama2c,fuzz_caf_messages,fuzz_config_file,fuzz_sentencepiece,fuzz_kv_values}
 builtin="$root/model/builtin"
 cp "$builtin/stories260K-hf/config.json" "$seeds/fuzz_hf_config/"
 python3 - "$seeds" <<'PY'
@@ -59,11 +59,21 @@ with open(f"{seeds}/fuzz_hf_tokenizer/small.json", "wb") as f:
 PY
 { printf '\x00'; head -c 65536 "$builtin/stories260K/stories260K.bin"; } > "$seeds/fuzz_llama2c/checkpoint-head"
 { printf '\x01'; cat "$builtin/stories260K/tok512.bin"; } > "$seeds/fuzz_llama2c/tok512"
+python3 - "$seeds/fuzz_kv_values/prefix-block" <<'PY'
+import struct, sys
+# A prefix block of the harness's shape (2 layers, kv_dim 4, no hidden rows), CRC left for the
+# harness to repair (selector byte 3).
+tokens = struct.pack("<64i", *range(64))
+floats = struct.pack("<1024f", *([0.5] * 1024))
+frame = b"APFX" + struct.pack("<IQQQQIII", 1, 1, 2, 3, 4, 0, 8, 0) + tokens + floats
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\x03" + frame + b"\0\0\0\0")
+PY
 printf 'model = stories260K\n# a comment\nstop = "\\n\\n"\njson = true\nmax-tokens = 8\n' > "$seeds/fuzz_config_file/run.conf"
 
 status=0
 for harness in fuzz_safetensors fuzz_hf_config fuzz_hf_tokenizer fuzz_llama2c fuzz_caf_messages \
-               fuzz_config_file fuzz_sentencepiece; do
+               fuzz_config_file fuzz_sentencepiece fuzz_kv_values; do
   [ -n "$only" ] && [ "$only" != "$harness" ] && continue
   corpus="$build/corpus/$harness"
   mkdir -p "$corpus"
