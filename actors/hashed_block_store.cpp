@@ -2,21 +2,15 @@
 
 #include <stdexcept>
 
+#include "proto/mix64.hpp"
+
 namespace alisa::actors {
 namespace {
-
-// splitmix64's finaliser.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 uint64_t hash_bytes(std::string_view bytes) {
   uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, then mixed
   for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
-  return mix(h);
+  return mix64(h);
 }
 
 }  // namespace
@@ -32,7 +26,7 @@ hashed_block_store::child* hashed_block_store::owner(const storage::block_key& k
   child* best = nullptr;
   uint64_t best_score = 0;
   for (auto& c : children_) {
-    const uint64_t score = mix(k ^ c.label_hash);
+    const uint64_t score = mix64(k ^ c.label_hash);
     if (!best || score > best_score) {
       best = &c;
       best_score = score;

@@ -62,6 +62,18 @@ def ask(port, prompt, max_tokens):
     return first, time.perf_counter() - start, tokens, cached
 
 
+def document_and_questions(doc_tokens, num_questions):
+    """The same document (doc_tokens characters of words) and short questions every run."""
+    rng = random.Random(7)
+    words = ["the", "girl", "park", "dog", "ran", "happy", "tree", "sun", "ball", "friend"]
+    document = ""
+    while len(document) < doc_tokens:
+        document += rng.choice(words) + " "
+    document = document[:doc_tokens]
+    questions = [f" Question {i}: what did the {rng.choice(words)} do?" for i in range(num_questions)]
+    return document, questions
+
+
 def run(args, document, questions, extra):
     proc, port = start_server(args, extra)
     try:
@@ -88,13 +100,7 @@ def main():
     ap.add_argument("--budget", default="2GiB")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    rng = random.Random(7)
-    words = ["the", "girl", "park", "dog", "ran", "happy", "tree", "sun", "ball", "friend"]
-    document = ""
-    while len(document) < args.doc_tokens:
-        document += rng.choice(words) + " "
-    document = document[: args.doc_tokens]
-    questions = [f" Question {i}: what did the {rng.choice(words)} do?" for i in range(args.questions)]
+    document, questions = document_and_questions(args.doc_tokens, args.questions)
     cold = run(args, document, questions, [])
     warm = run(args, document, questions, ["--prefix-cache-budget", args.budget])
     result = {"model": args.model, "doc_tokens": args.doc_tokens, "questions": args.questions,

@@ -21,14 +21,13 @@ Usage: python3 bench/prefix_reuse_cluster.py [--alisa build/bin/alisa]
 import argparse
 import json
 import os
-import random
 import re
 import signal
 import statistics
 import subprocess
 import time
 
-from prefix_reuse import ask
+from prefix_reuse import ask, document_and_questions
 
 
 def status_workers(args, port):
@@ -120,13 +119,7 @@ def main():
     ap.add_argument("--base-port", type=int, default=27700)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    rng = random.Random(7)
-    words = ["the", "girl", "park", "dog", "ran", "happy", "tree", "sun", "ball", "friend"]
-    document = ""
-    while len(document) < args.doc_tokens:
-        document += rng.choice(words) + " "
-    document = document[: args.doc_tokens]
-    questions = [f" Question {i}: what did the {rng.choice(words)} do?" for i in range(args.questions)]
+    document, questions = document_and_questions(args.doc_tokens, args.questions)
     cold = run_cold(args, document, questions)
     shared = run_shared(args, document, questions)
     cold_median = statistics.median(a[0] for a in cold[1:])

@@ -4,20 +4,14 @@
 #include <future>
 #include <stdexcept>
 
+#include "proto/mix64.hpp"
+
 namespace alisa::engine {
 namespace {
 
-// splitmix64's finaliser: a well-mixed 64-bit step.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 prefix_key absorb(prefix_key k, uint64_t value) {
   // Two independent 64-bit chains: 128 bits between a collision and a (verified) miss.
-  return {mix(k.hi ^ mix(value + 0x632be59bd9b4e019ull)), mix(k.lo + mix(value ^ 0x8cb92ba72f3d8dd7ull))};
+  return {mix64(k.hi ^ mix64(value + 0x632be59bd9b4e019ull)), mix64(k.lo + mix64(value ^ 0x8cb92ba72f3d8dd7ull))};
 }
 
 std::span<const int32_t> block_of(std::span<const int32_t> tokens, int index) {

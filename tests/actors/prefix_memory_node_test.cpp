@@ -94,11 +94,7 @@ TEST(PrefixMemoryNode, ASecondWorkerReusesTheFirstOnesPrefixForEveryPolicy) {
 }
 
 TEST(PrefixMemoryNode, ASecondWorkerReusesTheFirstOnesPrefixOnAGqaModelWithTieredKv) {
-  engine::engine_options o = engine::with_policy(scheduler::attention_policy::swa);
-  o.model = "synthetic:tiny-gqa";
-  o.tiers.device_budget = 256 * 1024;
-  o.tiers.host_budget = 8 << 20;
-  expect_second_worker_reuses(o, true);
+  expect_second_worker_reuses(engine::gqa_tiered_swa(), true);
 }
 
 }  // namespace

@@ -61,6 +61,16 @@ inline engine_options with_policy(scheduler::attention_policy policy) {
   return o;
 }
 
+// SWA on a synthetic GQA model (8 query heads over 2 KV heads) with tiered KV (a small device
+// pool and a host tier), so prefix blocks carry hidden states.
+inline engine_options gqa_tiered_swa() {
+  engine_options o = with_policy(scheduler::attention_policy::swa);
+  o.model = "synthetic:tiny-gqa";
+  o.tiers.device_budget = 256 * 1024;
+  o.tiers.host_budget = 8 << 20;
+  return o;
+}
+
 // stories260K from ../shared/models, or a synthetic model when o.model names one.
 inline std::unique_ptr<local_engine> open_engine(const engine_options& o) {
   if (o.model.rfind("synthetic:", 0) != 0) return testing::open_stories_engine(o);

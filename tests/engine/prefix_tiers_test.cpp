@@ -80,10 +80,7 @@ TEST(PrefixTiers, WarmFromNvmeEqualsColdForEveryPolicy) {
 }
 
 TEST(PrefixTiers, WarmFromNvmeEqualsColdWithTieredKvOnAGqaModel) {
-  engine_options o = with_policy(scheduler::attention_policy::swa);
-  o.model = "synthetic:tiny-gqa";
-  o.tiers.device_budget = 256 * 1024;
-  o.tiers.host_budget = 8 << 20;
+  const engine_options o = gqa_tiered_swa();
   scratch_dir dir;
   auto cold_engine = open_engine(o);
   auto warm_engine = open_engine(on_nvme(o, dir.path));
@@ -130,10 +127,7 @@ TEST(PrefixTiers, APersistentLevelServesAfterARestart) {
 }
 
 TEST(PrefixTiers, APersistentLevelServesAfterARestartOnAGqaModelWithTieredKv) {
-  engine_options base = with_policy(scheduler::attention_policy::swa);
-  base.model = "synthetic:tiny-gqa";
-  base.tiers.device_budget = 256 * 1024;
-  base.tiers.host_budget = 8 << 20;
+  const engine_options base = gqa_tiered_swa();
   scratch_dir dir;
   auto cold_engine = open_engine(base);
   ASSERT_TRUE(cold_engine);
