@@ -37,7 +37,7 @@ cmake --build "$build" -j"$(nproc)" 2>&1 | grep -E "error|warning: unused" || tr
 # Seeds: one directory per harness.
 seeds="$build/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{fuzz_safetensors,fuzz_hf_config,fuzz_hf_tokenizer,fuzz_llama2c,fuzz_caf_messages,fuzz_config_file,fuzz_sentencepiece,fuzz_kv_values}
+mkdir -p "$seeds"/{fuzz_safetensors,fuzz_hf_config,fuzz_hf_tokenizer,fuzz_llama2c,fuzz_caf_messages,fuzz_config_file,fuzz_sentencepiece,fuzz_kv_values,fuzz_gguf}
 builtin="$root/model/builtin"
 cp "$builtin/stories260K-hf/config.json" "$seeds/fuzz_hf_config/"
 python3 - "$seeds" <<'PY'
@@ -69,11 +69,24 @@ frame = b"APFX" + struct.pack("<IQQQQIII", 1, 1, 2, 3, 4, 0, 8, 0) + tokens + fl
 with open(sys.argv[1], "wb") as f:
     f.write(b"\x03" + frame + b"\0\0\0\0")
 PY
+python3 - "$seeds/fuzz_gguf/small.gguf" <<'PY'
+import struct, sys
+# GGUF v3: two metadata entries (a string, a string array) and two tensors (F32, Q8_0).
+def s(x): return struct.pack("<Q", len(x)) + x
+kv = s(b"general.architecture") + struct.pack("<I", 8) + s(b"llama")
+kv += s(b"tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 2) + s(b"<s>") + s(b"a")
+infos = s(b"token_embd.weight") + struct.pack("<IQQIQ", 2, 2, 2, 0, 0)
+infos += s(b"blk.0.attn_q.weight") + struct.pack("<IQIQ", 1, 32, 8, 32)
+head = b"GGUF" + struct.pack("<IQQ", 3, 2, 2) + kv + infos
+head += b"\0" * (-len(head) % 32)
+data = struct.pack("<4f", 1, 2, 3, 4) + b"\0" * 16 + b"\x00\x3c" + bytes(range(32))
+open(sys.argv[1], "wb").write(head + data)
+PY
 printf 'model = stories260K\n# a comment\nstop = "\\n\\n"\njson = true\nmax-tokens = 8\n' > "$seeds/fuzz_config_file/run.conf"
 
 status=0
 for harness in fuzz_safetensors fuzz_hf_config fuzz_hf_tokenizer fuzz_llama2c fuzz_caf_messages \
-               fuzz_config_file fuzz_sentencepiece fuzz_kv_values; do
+               fuzz_config_file fuzz_sentencepiece fuzz_kv_values fuzz_gguf; do
   [ -n "$only" ] && [ "$only" != "$harness" ] && continue
   corpus="$build/corpus/$harness"
   mkdir -p "$corpus"
