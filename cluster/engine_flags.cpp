@@ -13,7 +13,7 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
   app.add_option("--model,-m", o.model,
                  "model: stories260K (built in: a real 260K-parameter TinyStories model), a "
                  "Hugging Face directory (config.json + *.safetensors), a llama2.c .bin "
-                 "file, or synthetic:NAME (tiny, tiny-opt, stories15m, stories110m, smollm2-135m, "
+                 "file, a Llama .gguf file, or synthetic:NAME (tiny, tiny-opt, stories15m, stories110m, smollm2-135m, "
                  "opt-125m, llama-2-7b, opt-6.7b)")
       ->capture_default_str();
   app.add_option("--tokenizer", o.tokenizer,

@@ -160,6 +160,21 @@ class llama2c_tokenizer final : public tokenizer {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<tokenizer>> make_llama2c_tokenizer(
+    std::vector<std::string> pieces, std::vector<float> scores, const std::string& origin,
+    int vocab_size) {
+  const auto count = static_cast<int>(pieces.size());
+  if (scores.size() != pieces.size())
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": ", count, " tokens but ",
+                                                   scores.size(), " scores"));
+  if (vocab_size > 0 && count != vocab_size)
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": tokenizer has ", count, " tokens, model expects ", vocab_size));
+  if (count <= kEosId) return absl::InvalidArgumentError(absl::StrCat(origin, ": tokenizer has only ", count, " tokens"));
+  return std::unique_ptr<tokenizer>(
+      std::make_unique<llama2c_tokenizer>(llama2c_vocab{std::move(pieces), std::move(scores)}));
+}
+
 absl::StatusOr<std::unique_ptr<tokenizer>> load_llama2c_tokenizer(const std::string& path,
                                                                   int vocab_size) {
   auto data = read_tokenizer_file(path);

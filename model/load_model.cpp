@@ -6,28 +6,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "model/builtin_models.hpp"
-#include "model/gguf.hpp"
+#include "model/gguf_loader.hpp"
 #include "model/hf_loader.hpp"
 #include "model/llama2c_loader.hpp"
-#include "model/mapped_file.hpp"
 #include "model/synthetic.hpp"
 #include "model/weight_check.hpp"
 
 namespace alisa::model {
 namespace {
-
-// GGUF files are parsed (so a corrupt one gets the parser's one-line reason) but their weights
-// are not loaded yet: say so, with what the file holds, instead of "unrecognised model".
-absl::StatusOr<model_weights> describe_unloadable_gguf(const std::string& spec) {
-  auto file = mapped_file::open(spec);
-  if (!file.ok()) return file.status();
-  auto gguf = parse_gguf((*file)->data(), (*file)->size(), spec);
-  if (!gguf.ok()) return gguf.status();
-  return absl::UnimplementedError(absl::StrCat(
-      spec, ": a valid GGUF file (architecture ", gguf->text("general.architecture").value_or("?"),
-      ", ", gguf->tensors.size(), " tensors), but alisa cannot load GGUF weights yet; convert it "
-      "to a Hugging Face directory or a llama2.c .bin"));
-}
 
 absl::StatusOr<model_weights> dispatch(const std::string& spec, const load_options& options) {
   constexpr std::string_view kSynthetic = "synthetic:";
@@ -39,7 +25,7 @@ absl::StatusOr<model_weights> dispatch(const std::string& spec, const load_optio
   if (ec || !fs::exists(st)) return absl::NotFoundError(absl::StrCat("model path not found: ", spec));
   if (fs::is_directory(st)) return load_hf_directory(spec);
   if (spec.ends_with(".bin")) return load_llama2c(spec);
-  if (spec.ends_with(".gguf")) return describe_unloadable_gguf(spec);
+  if (spec.ends_with(".gguf")) return load_gguf(spec);
   if (spec.ends_with(".safetensors") || spec.ends_with(".safetensors.index.json")) {
     return absl::InvalidArgumentError(absl::StrCat(
         spec, ": a safetensors file alone is not enough; pass the directory holding it and its config.json"));

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "model/gguf.hpp"
 #include "model/tokenizer_formats.hpp"
 #include "model/utf8.hpp"
 
@@ -106,7 +107,10 @@ std::string read_head(const std::string& path) {
 absl::StatusOr<std::unique_ptr<tokenizer>> load_tokenizer(const std::string& path, int vocab_size) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return absl::NotFoundError("tokenizer not found: " + path);
-  switch (detect_format(path, read_head(path))) {
+  const std::string head = read_head(path);
+  if (looks_like_gguf(reinterpret_cast<const std::byte*>(head.data()), head.size()))
+    return load_gguf_tokenizer(path, vocab_size);
+  switch (detect_format(path, head)) {
     case tokenizer_format::sentencepiece:
       return load_sentencepiece_tokenizer(path, vocab_size);
     case tokenizer_format::hf_json: {
@@ -174,6 +178,8 @@ absl::StatusOr<std::string> find_tokenizer(const std::string& model_name) {
   if (fs::is_directory(spec, ec)) {
     found = find_in_directory(spec, fs::path(), /*allow_hf_names=*/true);
   } else if (fs::is_regular_file(spec, ec)) {
+    // A GGUF model holds its own tokenizer.
+    if (absl::EndsWith(spec.filename().string(), ".gguf")) return spec.string();
     // A model file: its tokenizer lies beside it (never the file itself).
     const fs::path dir = spec.has_parent_path() ? spec.parent_path() : fs::path(".");
     // A llama2.c .bin only pairs with a llama2.c tokenizer; other files (model.safetensors,

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "model/tokenizer.hpp"
@@ -15,6 +16,19 @@ namespace alisa::model {
 // `vocab_size` records; vocab_size <= 0 means "take every record in the file".
 absl::StatusOr<std::unique_ptr<tokenizer>> load_llama2c_tokenizer(const std::string& path,
                                                                   int vocab_size);
+
+// The same tokenizer (SentencePiece-style BPE by scores: unk 0, bos 1, eos 2, "<0xHH>" byte
+// pieces, a leading space as the dummy prefix) from its pieces and scores: what a GGUF file's
+// "llama" vocabulary holds (model/gguf_tokenizer.cpp converts its "\u2581" to spaces).
+// `origin` names the source in errors.
+absl::StatusOr<std::unique_ptr<tokenizer>> make_llama2c_tokenizer(
+    std::vector<std::string> pieces, std::vector<float> scores, const std::string& origin,
+    int vocab_size);
+
+// The vocabulary a GGUF file stores (tokenizer.ggml.model "llama": tokens and scores). Other
+// GGUF tokenizer models (e.g. "gpt2" BPE) are Unimplemented, by name.
+absl::StatusOr<std::unique_ptr<tokenizer>> load_gguf_tokenizer(const std::string& path,
+                                                               int vocab_size);
 
 // SentencePiece ModelProto (.model). Error when it has more pieces than the model's vocab_size
 // (models may pad their embedding past the tokenizer); vocab_size <= 0 skips the check.

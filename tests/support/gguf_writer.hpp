@@ -2,6 +2,8 @@
 // gguf_writer — writes small GGUF files (model/gguf.hpp) for tests: metadata of every value type,
 // tensors of any ggml type with their bytes, and the knobs corruption tests turn (a tensor's
 // offset, the alignment, the version, raw entries). Little-endian hosts only.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -65,6 +67,21 @@ class gguf_writer {
     return s;
   }
   static std::string str(const std::string& s) { return pod(uint64_t{s.size()}) + s; }
+
+  // `n` floats (a multiple of 32) as Q8_0 blocks: per 32, an f16 scale max|x|/127 and the int8
+  // values rounded to nearest, as llama.cpp quantises.
+  static std::string q8_0(const float* x, size_t n, uint16_t (*to_f16)(float)) {
+    std::string out;
+    for (size_t b = 0; b < n; b += 32) {
+      float amax = 0;
+      for (size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b + j]));
+      const float d = amax / 127.0f;
+      out += pod(to_f16(d));
+      for (size_t j = 0; j < 32; ++j)
+        out.push_back(static_cast<char>(static_cast<int8_t>(d == 0 ? 0 : std::lround(x[b + j] / d))));
+    }
+    return out;
+  }
 
  private:
   template <class T>

@@ -1,0 +1,26 @@
+#pragma once
+// gguf_loader — Llama-family models (GQA included) from a GGUF file (model/gguf.hpp), into the
+// canonical model_weights layout.
+//
+// Config from the metadata: llama.embedding_length, .block_count, .feed_forward_length,
+// .attention.head_count (required), .attention.head_count_kv, .context_length,
+// .attention.layer_norm_rms_epsilon, .rope.freq_base, .rope.dimension_count (must be the head
+// size: partial rotary is refused), tokenizer.ggml.bos_token_id / eos_token_id. The vocabulary
+// size is token_embd's. RoPE pairs elements (2i, 2i+1), as llama.cpp's converters store Q and K.
+//
+// Tensors: token_embd, output_norm, output (absent = tied), and per layer attn_norm, attn_q,
+// attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down (".weight"). Each must have
+// exactly the shape the config implies. F32, F16 and BF16 are used in place from the mapping;
+// Q8_0 and Q4_0 are dequantised to fp32 at load (so they take 4 bytes per weight in RAM, not
+// their ~1.06 or ~0.56: the blocks are not yet run by kernels that read them directly).
+// Other architectures are refused by name. Errors are one line naming the file.
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "model/model_weights.hpp"
+
+namespace alisa::model {
+
+absl::StatusOr<model_weights> load_gguf(const std::string& path);
+
+}  // namespace alisa::model
