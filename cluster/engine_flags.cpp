@@ -17,7 +17,7 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
                  "opt-125m, llama-2-7b, opt-6.7b)")
       ->capture_default_str();
   app.add_option("--tokenizer", o.tokenizer,
-                 "tokenizer file (tokenizer.json, SentencePiece .model, llama2.c tokenizer.bin); "
+                 "tokenizer file (tokenizer.json, SentencePiece .model, llama2.c tokenizer.bin, a .gguf); "
                  "default: found next to the model");
   app.add_option("--dtype", flags.dtype_name, "storage dtype of the weights: fp32, bf16, fp16")
       ->capture_default_str();
