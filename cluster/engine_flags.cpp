@@ -19,7 +19,9 @@ void add_engine_flags(CLI::App& app, engine_flags& flags) {
   app.add_option("--tokenizer", o.tokenizer,
                  "tokenizer file (tokenizer.json, SentencePiece .model, llama2.c tokenizer.bin, a .gguf); "
                  "default: found next to the model");
-  app.add_option("--dtype", flags.dtype_name, "storage dtype of the weights: fp32, bf16, fp16")
+  app.add_option("--dtype", flags.dtype_name,
+                 "storage dtype of the weights: auto (q8_0 for a Q8_0 GGUF, run as stored; fp32 "
+                 "otherwise), fp32, bf16, fp16, or q8_0 (8-bit blocks quantised at load, CPU backend)")
       ->capture_default_str();
   app.add_option("--check-weights", flags.check_weights,
                  "refuse weights holding NaN or inf, naming the tensor: on, off, or auto (on for "
@@ -182,8 +184,10 @@ std::optional<std::string> parse_swa_window(const std::string& text, int& window
 }
 
 std::optional<std::string> finish_engine_flags(engine_flags& flags) {
-  auto type = parse_dtype(flags.dtype_name);
-  if (!type) return "--dtype must be one of fp32, bf16, fp16; got '" + flags.dtype_name + "'";
+  flags.options.weight_type_from_model = flags.dtype_name == "auto";
+  auto type = flags.options.weight_type_from_model ? std::optional<dtype>(dtype::f32)
+                                                   : parse_dtype(flags.dtype_name);
+  if (!type) return "--dtype must be one of auto, fp32, bf16, fp16, q8_0; got '" + flags.dtype_name + "'";
   flags.options.weight_type = *type;
   using check = model::load_options::weight_check;
   if (flags.check_weights == "auto") flags.options.check_weights = check::automatic;

@@ -14,7 +14,7 @@ namespace alisa::cluster {
 
 struct engine_flags {
   engine::engine_options options;
-  std::string dtype_name = "fp32";
+  std::string dtype_name = "auto";
   std::string check_weights = "auto";
   std::string backend_name = "auto";
   std::string attention_name = "dense";

@@ -30,6 +30,13 @@ std::string human_count(size_t n) {
   return buf;
 }
 
+// --dtype auto: a model whose matrices are q8_0 (a Q8_0 GGUF) runs them as stored; every other
+// model computes from fp32 copies, as before auto existed.
+dtype stored_weight_type(const model::model_weights& w) {
+  const bool quantised = !w.layers.empty() && w.layers.front().wq.type == dtype::q8_0;
+  return quantised ? dtype::q8_0 : dtype::f32;
+}
+
 // The share of a sequence's older tokens a decode step is expected to attend: what the cost
 // model multiplies fetch costs by.
 double attended_fraction(const scheduler::selection_options& a) {
@@ -85,9 +92,9 @@ std::string attention_summary(const engine_options& o) {
   return absl::StrCat(s, ", kv ", std::string(to_string(o.kv_type)));
 }
 
-absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_options& options) {
+absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_options& requested) {
   std::unique_ptr<local_engine> engine(new local_engine());
-  engine->options_ = options;
+  engine_options options = requested;  // weight_type is settled once the model is loaded
   model::load_options load;
   load.max_position_embeddings = options.context_length;
   load.synthetic_dtype = options.weight_type;  // generate big presets directly in the target dtype
@@ -101,6 +108,8 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
         " re-implements a dense-attention system: use --attention dense (or --policy alisa)"));
   auto weights = model::load_model(options.model, load);
   if (!weights.ok()) return weights.status();
+  if (options.weight_type_from_model) options.weight_type = stored_weight_type(*weights);
+  engine->options_ = options;
   engine->config_ = weights->config;
   engine->source_ = weights->source;
   engine->synthetic_ = weights->synthetic;

@@ -27,6 +27,9 @@ struct engine_options {
   std::string model = "stories260K";  // --model: stories260K (built in), HF dir, llama2.c .bin, synthetic:NAME
   std::string tokenizer;                 // --tokenizer: overrides auto-detection when set
   dtype weight_type = dtype::f32;        // --dtype: storage dtype of the weights
+  // --dtype auto: weight_type becomes q8_0 when the model's matrices are stored as Q8_0 (a GGUF
+  // file), fp32 otherwise; engine::options() reports the settled type.
+  bool weight_type_from_model = false;
   // --check-weights: refuse NaN/inf weights at load (model/weight_check.hpp).
   model::load_options::weight_check check_weights = model::load_options::weight_check::automatic;
   int num_threads = 0;                   // --threads: 0 = every hardware thread

@@ -35,7 +35,8 @@ struct weight_matrix {
   int64_t cols = 0;
   const void* data = nullptr;
   const float* bias = nullptr;  // nullptr = no bias
-  size_t num_bytes() const { return static_cast<size_t>(rows * cols) * dtype_size(type); }
+  // Bytes the weights take (q8_0: whole blocks per row, scales included).
+  size_t num_bytes() const { return static_cast<size_t>(rows) * dtype_row_bytes(type, cols); }
 };
 
 // One layer's keys (or values) as a KV cache stores them, in backend memory; row = position,

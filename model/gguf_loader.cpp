@@ -71,7 +71,7 @@ float f16_bits(const std::byte* p) {
   return f16_to_float(h);
 }
 
-// Q8_0 / Q4_0 blocks to fp32.
+// Q4_0 blocks to fp32 (the backends have no 4-bit kernels; see gguf_loader.hpp).
 std::shared_ptr<std::vector<float>> dequantise(const gguf_tensor& t) {
   auto out = std::make_shared<std::vector<float>>(static_cast<size_t>(t.num_elements()));
   const int64_t blocks = t.num_elements() / 32;
@@ -80,14 +80,10 @@ std::shared_ptr<std::vector<float>> dequantise(const gguf_tensor& t) {
     const std::byte* in = t.data + b * block_bytes;
     const float d = f16_bits(in);
     float* o = out->data() + b * 32;
-    if (t.type == ggml_type::q8_0) {
-      for (int j = 0; j < 32; ++j) o[j] = d * static_cast<float>(static_cast<int8_t>(in[2 + j]));
-    } else {
-      for (int j = 0; j < 16; ++j) {
-        const auto q = static_cast<uint8_t>(in[2 + j]);
-        o[j] = d * static_cast<float>((q & 0x0F) - 8);
-        o[j + 16] = d * static_cast<float>((q >> 4) - 8);
-      }
+    for (int j = 0; j < 16; ++j) {
+      const auto q = static_cast<uint8_t>(in[2 + j]);
+      o[j] = d * static_cast<float>((q & 0x0F) - 8);
+      o[j + 16] = d * static_cast<float>((q >> 4) - 8);
     }
   }
   return out;
@@ -112,7 +108,7 @@ class binder {
       case ggml_type::f32: v.type = dtype::f32; v.data = t.data; break;
       case ggml_type::f16: v.type = dtype::f16; v.data = t.data; break;
       case ggml_type::bf16: v.type = dtype::bf16; v.data = t.data; break;
-      case ggml_type::q8_0:
+      case ggml_type::q8_0: v.type = dtype::q8_0; v.data = t.data; break;  // blocks as stored
       case ggml_type::q4_0: {
         auto floats = dequantise(t);
         v.type = dtype::f32;

@@ -10,9 +10,10 @@
 //
 // Tensors: token_embd, output_norm, output (absent = tied), and per layer attn_norm, attn_q,
 // attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down (".weight"). Each must have
-// exactly the shape the config implies. F32, F16 and BF16 are used in place from the mapping;
-// Q8_0 and Q4_0 are dequantised to fp32 at load (so they take 4 bytes per weight in RAM, not
-// their ~1.06 or ~0.56: the blocks are not yet run by kernels that read them directly).
+// exactly the shape the config implies. F32, F16, BF16 and Q8_0 are used in place from the
+// mapping (Q8_0 as dtype::q8_0: with --dtype auto the CPU backend runs the blocks as stored, at
+// ~1.06 bytes per weight). Q4_0 is dequantised to fp32 at load: 4 bytes per weight in RAM, not
+// its ~0.56, since no backend has 4-bit kernels yet.
 // Other architectures are refused by name. Errors are one line naming the file.
 #include <string>
 

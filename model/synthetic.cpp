@@ -94,6 +94,7 @@ void store(dtype type, void* data, int64_t i, float v) {
     case dtype::f32: static_cast<float*>(data)[i] = v; break;
     case dtype::f16: static_cast<uint16_t*>(data)[i] = float_to_f16(v); break;
     case dtype::bf16: static_cast<uint16_t*>(data)[i] = float_to_bf16(v); break;
+    case dtype::q8_0: break;  // never generated (local_engine asks for bf16 and quantises at upload)
   }
 }
 
@@ -232,7 +233,9 @@ absl::StatusOr<model_weights> make_synthetic_model(const std::string& name, cons
   w.synthetic = true;
   w.source = "synthetic:" + name;
   w.layers.resize(static_cast<size_t>(config->num_layers));
-  builder b(w, options.synthetic_dtype, options.synthetic_seed);
+  // q8_0 is a backend storage format, not one the generator writes: bf16, quantised at upload.
+  const dtype generated = options.synthetic_dtype == dtype::q8_0 ? dtype::bf16 : options.synthetic_dtype;
+  builder b(w, generated, options.synthetic_seed);
   if (config->arch == architecture::opt) {
     declare_opt(b, w);
   } else {

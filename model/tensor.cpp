@@ -63,6 +63,13 @@ uint16_t float_to_f16(float f) {
 }
 
 float element_as_float(const tensor_view& t, int64_t i) {
+  if (t.type == dtype::q8_0) {  // rows are whole blocks, so element i is in block i / 32
+    const auto* block = static_cast<const unsigned char*>(t.data) +
+                        static_cast<size_t>(i / kQ8Block) * kQ8BlockBytes;
+    uint16_t d;
+    std::memcpy(&d, block, sizeof d);
+    return f16_to_float(d) * static_cast<float>(static_cast<int8_t>(block[2 + i % kQ8Block]));
+  }
   const auto* bytes = static_cast<const unsigned char*>(t.data) + static_cast<size_t>(i) * dtype_size(t.type);
   switch (t.type) {
     case dtype::f32: {
@@ -76,6 +83,7 @@ float element_as_float(const tensor_view& t, int64_t i) {
       std::memcpy(&v, bytes, sizeof v);
       return t.type == dtype::f16 ? f16_to_float(v) : bf16_to_float(v);
     }
+    case dtype::q8_0: break;  // handled above
   }
   return 0.0f;
 }

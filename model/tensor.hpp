@@ -21,7 +21,11 @@ struct tensor_view {
     for (auto d : shape) n *= d;
     return n;
   }
-  size_t num_bytes() const { return static_cast<size_t>(num_elements()) * dtype_size(type); }
+  // Bytes as stored (q8_0: whole blocks per row; see proto/dtype.hpp).
+  size_t num_bytes() const {
+    const int64_t c = shape.size() < 2 ? num_elements() : shape.back();  // a vector is one row
+    return c == 0 ? 0 : static_cast<size_t>(num_elements() / c) * dtype_row_bytes(type, c);
+  }
   int64_t rows() const { return shape.empty() ? 0 : shape.front(); }
   int64_t cols() const { return shape.size() < 2 ? 1 : shape.back(); }
 };

@@ -22,6 +22,18 @@ int64_t first_non_finite(const tensor_view& t, std::string& what) {
       }
     return -1;
   }
+  if (t.type == dtype::q8_0) {  // the codes are integers: only the fp16 block scales can be bad
+    const auto* bytes = static_cast<const unsigned char*>(t.data);
+    for (int64_t b = 0; b < n / kQ8Block; ++b) {
+      uint16_t d;
+      std::memcpy(&d, bytes + static_cast<size_t>(b) * kQ8BlockBytes, sizeof d);
+      if ((d & 0x7c00) == 0x7c00) {
+        what = (d & 0x03ff) != 0 ? "nan scale" : "inf scale";
+        return b * kQ8Block;
+      }
+    }
+    return -1;
+  }
   const uint16_t exponent = t.type == dtype::f16 ? 0x7c00 : 0x7f80;
   const uint16_t mantissa = t.type == dtype::f16 ? 0x03ff : 0x007f;
   const auto* bits = static_cast<const uint16_t*>(t.data);

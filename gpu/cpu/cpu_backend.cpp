@@ -16,6 +16,7 @@
 #include "gpu/cpu/kernels.hpp"
 #include "gpu/cpu/kv_codec.hpp"
 #include "gpu/cpu/memory_bandwidth.hpp"
+#include "gpu/cpu/q8_kernels.hpp"
 
 namespace alisa::gpu::cpu {
 namespace {
@@ -97,6 +98,7 @@ float* cpu_backend::shared_scratch(size_t floats) { return grow(shared_scratch_,
 
 // Converts src (any dtype) into dst of `type`, parallel over element chunks.
 void cpu_backend::convert_into(const model::tensor_view& src, void* dst, dtype type) {
+  if (src.type == dtype::q8_0) return dequantise_into(src, dst, type);
   const int64_t count = src.num_elements();
   const size_t in_size = dtype_size(src.type), out_size = dtype_size(type);
   constexpr int64_t kBlock = 4096;  // elements widened to fp32 at a time
@@ -129,9 +131,59 @@ void cpu_backend::convert_into(const model::tensor_view& src, void* dst, dtype t
     pool_.parallel_for(0, count, body, kElementGrain * 16);
 }
 
+// Row-major GGUF Q8_0 blocks into `type` (f32, bf16 or f16), parallel over runs of blocks.
+void cpu_backend::dequantise_into(const model::tensor_view& src, void* dst, dtype type) {
+  const int64_t blocks = src.num_elements() / kQ8Block;
+  constexpr int64_t kBlocksPerChunk = 128;  // 4096 elements widened to fp32 at a time
+  pool_.parallel_for(0, blocks, [&](int64_t begin, int64_t end, int thread) {
+    const auto* in = static_cast<const char*>(src.data);
+    for (int64_t b = begin; b < end; b += kBlocksPerChunk) {
+      const int64_t len = std::min(kBlocksPerChunk, end - b);
+      float* out = type == dtype::f32 ? static_cast<float*>(dst) + b * kQ8Block
+                                      : scratch(thread, static_cast<size_t>(kBlocksPerChunk * kQ8Block));
+      kernels::dequantise_q8_0(in + static_cast<size_t>(b) * kQ8BlockBytes, len, out);
+      if (type == dtype::f32) continue;
+      auto* out16 = static_cast<uint16_t*>(dst) + b * kQ8Block;
+      for (int64_t i = 0; i < len * kQ8Block; ++i)
+        out16[i] = type == dtype::bf16 ? f32_to_bf16(out[i]) : f32_to_f16(out[i]);
+    }
+  }, 64);
+}
+
+// q8_0 panels (q8_kernels.hpp): Q8_0 blocks of a GGUF file are moved as they are; any other
+// source is converted to fp32 rows and quantised one panel at a time.
+weight_matrix cpu_backend::upload_q8_matrix(const model::tensor_view& weight) {
+  weight_matrix w;
+  w.type = dtype::q8_0;
+  w.rows = weight.rows();
+  w.cols = weight.cols();
+  const int64_t panels = (w.rows + kernels::kPanelRows - 1) / kernels::kPanelRows;
+  void* data = allocate(static_cast<size_t>(panels) * kernels::q8_panel_bytes(w.cols));
+  if (weight.type == dtype::q8_0) {
+    pool_.parallel_for(0, panels, [&](int64_t begin, int64_t end, int) {
+      for (int64_t p = begin; p < end; ++p)
+        kernels::repack_panel_q8_0(weight.data, w.rows, w.cols, p, data);
+    });
+  } else {
+    auto* rows = static_cast<float*>(allocate(static_cast<size_t>(w.rows * w.cols) * sizeof(float)));
+    convert_into(weight, rows, dtype::f32);
+    pool_.parallel_for(0, panels, [&](int64_t begin, int64_t end, int) {
+      for (int64_t p = begin; p < end; ++p) kernels::quantise_panel_q8_0(rows, w.rows, w.cols, p, data);
+    });
+    release(rows);
+  }
+  w.data = data;
+  return w;
+}
+
 weight_matrix cpu_backend::upload_matrix(const model::tensor_view& weight,
                                          const model::tensor_view& bias, dtype type) {
   if (!weight.present()) throw std::invalid_argument("upload_matrix: weight tensor is absent");
+  if (type == dtype::q8_0) {
+    weight_matrix w = upload_q8_matrix(weight);
+    attach_bias(w, bias);
+    return w;
+  }
   weight_matrix w;
   w.type = type;
   w.rows = weight.rows();
@@ -158,13 +210,16 @@ weight_matrix cpu_backend::upload_matrix(const model::tensor_view& weight,
   });
   release(rowmajor);
   w.data = data;
-  if (bias.present()) {
-    if (bias.num_elements() != w.rows)
-      throw std::invalid_argument("upload_matrix: bias length " + std::to_string(bias.num_elements()) +
-                                  " != rows " + std::to_string(w.rows));
-    w.bias = upload_vector(bias);
-  }
+  attach_bias(w, bias);
   return w;
+}
+
+void cpu_backend::attach_bias(weight_matrix& w, const model::tensor_view& bias) {
+  if (!bias.present()) return;
+  if (bias.num_elements() != w.rows)
+    throw std::invalid_argument("upload_matrix: bias length " + std::to_string(bias.num_elements()) +
+                                " != rows " + std::to_string(w.rows));
+  w.bias = upload_vector(bias);
 }
 
 const float* cpu_backend::upload_vector(const model::tensor_view& v) {
@@ -186,10 +241,14 @@ void cpu_backend::embed(const int32_t* tokens, int n, const weight_matrix& table
       throw std::out_of_range("embed: token " + std::to_string(tokens[i]) + " outside [0, " +
                               std::to_string(table.rows) + ")");
     const int64_t t = tokens[i];
+    float* o = out + static_cast<int64_t>(i) * cols;
+    if (table.type == dtype::q8_0) {
+      kernels::gather_row_q8_0(table.data, cols, t, o);
+      continue;
+    }
     const auto* base = static_cast<const char*>(table.data) +
                        static_cast<size_t>((t - t % kernels::kPanelRows) * cols + t % kernels::kPanelRows) * elem;
     const size_t stride = static_cast<size_t>(kernels::kPanelRows) * elem;
-    float* o = out + static_cast<int64_t>(i) * cols;
     switch (table.type) {
       case dtype::f32:
         for (int64_t c = 0; c < cols; ++c) std::memcpy(&o[c], base + c * stride, 4);
@@ -201,6 +260,8 @@ void cpu_backend::embed(const int32_t* tokens, int n, const weight_matrix& table
           std::memcpy(&bits, base + c * stride, 2);
           o[c] = table.type == dtype::bf16 ? bf16_to_f32(bits) : f16_to_f32(bits);
         }
+        break;
+      case dtype::q8_0:  // gathered above
         break;
     }
   }
@@ -220,7 +281,8 @@ void cpu_backend::run_linear(const float* x, int n, const weight_matrix& w, floa
                              bool row_exact) {
   if (n <= 0 || w.rows == 0) return;
   const int64_t panels = (w.rows + kernels::kPanelRows - 1) / kernels::kPanelRows;
-  const bool widen = w.type != dtype::f32 && n > 6;
+  // 16-bit panels are widened when several x blocks reuse them; q8_0 ones also for row_exact.
+  const bool widen = w.type != dtype::f32 && (n > 6 || (row_exact && w.type == dtype::q8_0));
   pool_.parallel_for(0, panels, [&](int64_t begin, int64_t end, int thread) {
     float* buf = widen ? scratch(thread, static_cast<size_t>(kernels::kPanelRows * w.cols)) : nullptr;
     kernels::linear_packed(x, n, w.data, w.type, w.rows, w.cols, w.bias, begin, end, y, w.rows, buf,

@@ -10,6 +10,8 @@
 //   decode is one contiguous stream of each thread's panels (bandwidth-bound); larger n reuses each
 //   panel (from L1/L2) for all x rows in 6-row register blocks (compute-bound). 16-bit panels are
 //   widened once into a per-thread fp32 buffer when more than one x block reuses them.
+// * q8_0 weights (--dtype q8_0, or a Q8_0 GGUF used as stored) have their own packed layout and
+//   kernel (q8_kernels.hpp): 1.0625 bytes per weight, codes widened in registers, fp32 sums.
 // * Every pointer handed out (allocate, upload_*) is owned by the backend and freed on destruction.
 #include <cstddef>
 #include <memory>
@@ -67,6 +69,9 @@ class cpu_backend final : public backend {
   void tiled_attention(std::span<const attention_item> items, const attention_shape& shape);
   void run_linear(const float* x, int n, const weight_matrix& w, float* y, bool row_exact);
   void convert_into(const model::tensor_view& src, void* dst, dtype type);
+  void dequantise_into(const model::tensor_view& src, void* dst, dtype type);
+  weight_matrix upload_q8_matrix(const model::tensor_view& weight);
+  void attach_bias(weight_matrix& w, const model::tensor_view& bias);
   float* scratch(int thread, size_t floats);  // per-thread buffer, grown (never shrunk) on demand
   float* shared_scratch(size_t floats);        // one buffer all threads of an op share, likewise
 

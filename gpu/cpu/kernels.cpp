@@ -20,6 +20,7 @@
 
 #include "gpu/cpu/convert.hpp"
 #include "gpu/cpu/kernels.hpp"
+#include "gpu/cpu/q8_kernels.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace alisa::gpu::cpu::kernels::HWY_NAMESPACE {
@@ -211,6 +212,8 @@ void linear_typed(const float* x, int64_t n, const void* w, dtype wtype, int64_t
     case dtype::f16:
       return packed_typed<kRowExact>(x, n, static_cast<const hwy::float16_t*>(w), rows, cols,
                                      bias, panel_begin, panel_end, y, ldy, widened);
+    case dtype::q8_0:  // its own layout: linear_packed() hands it to linear_q8_0
+      return;
   }
 }
 
@@ -241,6 +244,8 @@ void ConvertToF32(const void* src, dtype type, int64_t count, float* dst) {
       return convert_typed(static_cast<const hwy::bfloat16_t*>(src), count, dst);
     case dtype::f16:
       return convert_typed(static_cast<const hwy::float16_t*>(src), count, dst);
+    case dtype::q8_0:
+      return dequantise_q8_0(src, count / kQ8Block, dst);
   }
 }
 
@@ -383,6 +388,8 @@ HWY_EXPORT(CurrentTarget);
 void linear_packed(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
                    int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
                    float* y, int64_t ldy, float* widened, bool row_exact) {
+  if (wtype == dtype::q8_0)
+    return linear_q8_0(x, n, w, rows, cols, bias, panel_begin, panel_end, y, ldy, widened, row_exact);
   HWY_DYNAMIC_DISPATCH(LinearPacked)(x, n, w, wtype, rows, cols, bias, panel_begin, panel_end, y,
                                      ldy, widened, row_exact);
 }

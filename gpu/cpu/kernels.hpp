@@ -21,14 +21,16 @@ inline constexpr int64_t kPanelRows = 16;
 // Every panel is streamed from memory once per pass of up to 36..96 x rows (x stays in L2; one
 // 6×16 outer-product register block per x block, k blocked so a sub-panel stays in L1). `widened`:
 // nullptr or scratch of kPanelRows*cols floats, used to widen a 16-bit panel once when several
-// x blocks reuse it.
+// x blocks reuse it. q8_0 weights use their own packed layout and kernel (q8_kernels.hpp), which
+// needs `widened` when n > 6 or row_exact.
 void linear_packed(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
                    int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
                    float* y, int64_t ldy, float* widened, bool row_exact = false);
 // row_exact: every y row is the sequential FMA chain over c, so it is bit-identical whatever n
 // and however the rows are blocked (slower for n < 4: no split accumulators).
 
-// dst[i] = float(src[i]) for a 16-bit source (bf16 or f16); for f32 a plain copy.
+// dst[i] = float(src[i]) for a 16-bit source (bf16 or f16); for f32 a plain copy; for q8_0,
+// row-major GGUF blocks (count a multiple of 32, src at a block start).
 void convert_to_f32(const void* src, dtype type, int64_t count, float* dst);
 
 // One row: y = x / sqrt(mean(x²) + eps) · gain (gain nullptr = 1).

@@ -39,6 +39,11 @@ float element_as_f32(const model::tensor_view& t, int64_t i) {
     case dtype::f16:
       std::memcpy(&bits, bytes + i * 2, 2);
       return cpu::f16_to_f32(bits);
+    case dtype::q8_0: {  // row-major GGUF blocks: element i is in block i / 32
+      const unsigned char* block = bytes + static_cast<size_t>(i / kQ8Block) * kQ8BlockBytes;
+      std::memcpy(&bits, block, 2);
+      return cpu::f16_to_f32(bits) * static_cast<float>(static_cast<int8_t>(block[2 + i % kQ8Block]));
+    }
   }
   return 0.0f;
 }
@@ -69,6 +74,7 @@ cudaDataType_t cuda_type(dtype t) {
     case dtype::f32: return CUDA_R_32F;
     case dtype::f16: return CUDA_R_16F;
     case dtype::bf16: return CUDA_R_16BF;
+    case dtype::q8_0: break;  // refused by upload_matrix
   }
   return CUDA_R_32F;
 }
@@ -266,6 +272,10 @@ void cuda_backend::commit_uploads() {
 weight_matrix cuda_backend::upload_matrix(const model::tensor_view& weight,
                                           const model::tensor_view& bias, dtype type) {
   if (!weight.present()) throw std::invalid_argument("upload_matrix: weight tensor is absent");
+  if (type == dtype::q8_0)
+    throw std::invalid_argument(
+        "the CUDA backend has no q8_0 kernels yet: pass --dtype fp16 or bf16 (the Q8_0 weights are "
+        "dequantised at load) or --backend cpu");
   weight_matrix w;
   w.type = type;
   w.rows = weight.rows();

@@ -338,6 +338,8 @@ void launch_narrow(const float* x, int64_t count, dtype type, void* dst, cudaStr
       ALISA_CUDA_CHECK(cudaMemcpyAsync(dst, x, static_cast<size_t>(count) * sizeof(float),
                                        cudaMemcpyDeviceToDevice, stream));
       return;
+    case dtype::q8_0:  // not an activation type
+      return;
   }
   ALISA_CUDA_CHECK_LAUNCH();
 }

@@ -452,6 +452,7 @@ void launch_linear_row_exact(const float* x, int n, const weight_matrix& w, floa
     case dtype::f32: return launch_linear_typed<dtype::f32>(x, n, w, y, stream);
     case dtype::bf16: return launch_linear_typed<dtype::bf16>(x, n, w, y, stream);
     case dtype::f16: return launch_linear_typed<dtype::f16>(x, n, w, y, stream);
+    case dtype::q8_0: return;  // never uploaded to this backend (cuda_backend::upload_matrix)
   }
 }
 

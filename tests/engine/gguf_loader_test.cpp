@@ -145,7 +145,7 @@ TEST(GgufLoader, AnF32GgufGivesTheLlama2cCheckpointsGreedyTokens) {
   }
 }
 
-TEST(GgufLoader, Q8_0MatricesDequantiseWithinTheirRoundingBound) {
+TEST(GgufLoader, Q8_0MatricesStayBlocksWithinTheirRoundingBound) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
   auto w = load_model(testing::shared_model_path("stories260K/stories260K.bin"), {});
   ASSERT_TRUE(w.ok()) << w.status();
@@ -155,16 +155,48 @@ TEST(GgufLoader, Q8_0MatricesDequantiseWithinTheirRoundingBound) {
   EXPECT_FALSE(loaded->config.tie_word_embeddings) << "output.weight was written";
   const tensor_view& a = w->layers[1].wq;
   const tensor_view& b = loaded->layers[1].wq;
-  ASSERT_EQ(b.type, dtype::f32);
+  ASSERT_EQ(b.type, dtype::q8_0) << "used in place, not dequantised";
+  EXPECT_EQ(b.num_bytes(), static_cast<size_t>(a.num_elements() / 32 * 34));
   const auto* x = static_cast<const float*>(a.data);
-  const auto* y = static_cast<const float*>(b.data);
   for (int64_t blk = 0; blk < a.num_elements() / 32; ++blk) {
     float amax = 0;
     for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[blk * 32 + j]));
     // Half a quantisation step, plus the scale's own f16 rounding over 127 steps.
     const float bound = amax / 127.0f * 0.5f + amax * 1e-3f + 1e-8f;
-    for (int j = 0; j < 32; ++j) ASSERT_NEAR(y[blk * 32 + j], x[blk * 32 + j], bound) << blk;
+    for (int j = 0; j < 32; ++j)
+      ASSERT_NEAR(element_as_float(b, blk * 32 + j), x[blk * 32 + j], bound) << blk;
   }
+}
+
+// --dtype auto runs a Q8_0 GGUF's blocks with the q8_0 kernels; the greedy tokens are those of
+// the same file dequantised to fp32 (the kernels change the summation order, not the values).
+TEST(GgufLoader, Q8_0GgufRunsItsBlocksAndMatchesTheDequantisedModel) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  auto w = load_model(testing::shared_model_path("stories260K/stories260K.bin"), {});
+  ASSERT_TRUE(w.ok()) << w.status();
+  scratch s;
+  gguf_writer g = to_gguf(*w, true);
+  add_tokenizer(g);
+  const std::string gguf = s.write("q8-tok.gguf", g.bytes());
+  auto run = [&](bool from_model, dtype type) {
+    engine::engine_options o;
+    o.model = gguf;
+    o.weight_type_from_model = from_model;
+    o.weight_type = type;
+    auto e = engine::local_engine::open(o);
+    EXPECT_TRUE(e.ok()) << e.status();
+    if (!e.ok()) return std::pair<dtype, std::vector<int>>{};
+    sampling_params p;
+    p.max_tokens = 48;
+    return std::pair{(*e)->options().weight_type,
+                     (*e)->generate(*(*e)->encode_prompt("Once upon a time"), p).token_ids};
+  };
+  const auto [auto_type, q8_tokens] = run(true, dtype::f32);
+  const auto [f32_type, f32_tokens] = run(false, dtype::f32);
+  EXPECT_EQ(auto_type, dtype::q8_0);
+  EXPECT_EQ(f32_type, dtype::f32);
+  ASSERT_EQ(q8_tokens.size(), 48u);
+  EXPECT_EQ(q8_tokens, f32_tokens);
 }
 
 TEST(GgufLoader, WhatIsMissingOrWrongIsNamed) {

@@ -36,6 +36,7 @@ inline const char* safetensors_dtype_name(dtype t) {
     case dtype::f32: return "F32";
     case dtype::f16: return "F16";
     case dtype::bf16: return "BF16";
+    case dtype::q8_0: break;  // not a safetensors type
   }
   return "?";
 }
