@@ -179,4 +179,15 @@ absl::StatusOr<model_weights> load_gguf(const std::string& path) {
   return w;
 }
 
+absl::StatusOr<std::string> gguf_chat_template(const std::string& path) {
+  auto file = mapped_file::open(path);
+  if (!file.ok()) return file.status();
+  auto gguf = parse_gguf((*file)->data(), (*file)->size(), path);
+  if (!gguf.ok()) return gguf.status();
+  const gguf_value* v = gguf->find("tokenizer.chat_template");
+  if (v == nullptr) return std::string();
+  if (auto text = gguf->text("tokenizer.chat_template")) return *text;
+  return bad(path, "tokenizer.chat_template is not a string");
+}
+
 }  // namespace alisa::model

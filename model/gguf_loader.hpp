@@ -24,4 +24,8 @@ namespace alisa::model {
 
 absl::StatusOr<model_weights> load_gguf(const std::string& path);
 
+// The Jinja text of the file's tokenizer.chat_template ("" when it declares none); what `serve`
+// places among its chat families (cluster/http/chat_template.hpp). Errors as load_gguf's.
+absl::StatusOr<std::string> gguf_chat_template(const std::string& path);
+
 }  // namespace alisa::model

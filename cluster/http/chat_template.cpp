@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/gguf_loader.hpp"
+
 namespace alisa::cluster {
 namespace {
 
@@ -149,6 +151,30 @@ std::optional<chat_family> detect_chat_family(std::string_view t) {
   return std::nullopt;
 }
 
+namespace {
+
+// A GGUF file carries its template in its metadata (tokenizer.chat_template).
+chat_family_choice gguf_choice(const std::string& path) {
+  chat_family_choice out;
+  out.source = "default (no chat_template)";
+  auto jinja = model::gguf_chat_template(path);
+  if (!jinja.ok()) {
+    out.error = std::string(jinja.status().message());
+    return out;
+  }
+  if (jinja->empty()) return out;
+  if (auto f = detect_chat_family(*jinja)) {
+    out.family = *f;
+    out.source = path + " (tokenizer.chat_template)";
+    return out;
+  }
+  out.error = "the tokenizer.chat_template of " + path +
+              " matches no family alisa knows; give --chat-template NAME (" + chat_family_names() + ")";
+  return out;
+}
+
+}  // namespace
+
 chat_family_choice choose_chat_family(const std::string& model_path, const std::string& forced) {
   chat_family_choice out;
   if (!forced.empty()) {
@@ -160,6 +186,7 @@ chat_family_choice choose_chat_family(const std::string& model_path, const std::
     }
     return out;
   }
+  if (model_path.size() > 5 && model_path.ends_with(".gguf")) return gguf_choice(model_path);
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path model(model_path);

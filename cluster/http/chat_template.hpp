@@ -38,8 +38,8 @@ std::string_view to_string(chat_family family);
 std::optional<chat_family> detect_chat_family(std::string_view jinja_template);
 
 // The family for a model: `forced` when given (an unknown name is an error listing the names),
-// else the one its tokenizer_config.json (in the model's directory, or beside its file) declares,
-// else plain. An error names the file or the template it could not place.
+// else the one its tokenizer_config.json (in the model's directory, or beside its file) declares
+// (for a .gguf file: its tokenizer.chat_template metadata), else plain. An error names the file or the template it could not place.
 struct chat_family_choice {
   chat_family family = chat_family::plain;
   std::string source;  // "--chat-template", "tokenizer_config.json", "default (no chat_template)"

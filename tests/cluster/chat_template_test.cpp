@@ -6,6 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+
+#include "tests/support/gguf_writer.hpp"
 
 namespace alisa::cluster {
 namespace {
@@ -64,6 +67,38 @@ TEST(ChatTemplate, ChoosesForcedThenTokenizerConfigThenPlain) {
   EXPECT_NE(choose_chat_family(dir.string(), "").error.find("not valid JSON"), std::string::npos);
   write_config(R"({"bos_token": "<s>"})");
   EXPECT_EQ(choose_chat_family(dir.string(), "").family, chat_family::plain);
+  std::filesystem::remove_all(dir);
+}
+
+// A GGUF file's template is its tokenizer.chat_template metadata.
+TEST(ChatTemplate, ChoosesTheTemplateAGgufFileDeclares) {
+  const auto dir = std::filesystem::temp_directory_path() / ("alisa_chat_gguf_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::function<void(testing::gguf_writer&)>& meta) {
+    testing::gguf_writer g;
+    g.set_string("general.architecture", "llama");
+    meta(g);
+    const std::string path = (dir / name).string();
+    std::ofstream(path, std::ios::binary) << g.bytes();
+    return path;
+  };
+  const auto llama3 = write("llama3.gguf", [](testing::gguf_writer& g) {
+    g.set_string("tokenizer.chat_template", "{{ '<|start_header_id|>' + message['role'] }}");
+  });
+  const auto choice = choose_chat_family(llama3, "");
+  EXPECT_EQ(choice.family, chat_family::llama3);
+  EXPECT_NE(choice.source.find("tokenizer.chat_template"), std::string::npos) << choice.source;
+  EXPECT_EQ(choose_chat_family(llama3, "chatml").family, chat_family::chatml) << "--chat-template wins";
+  const auto none = write("none.gguf", [](testing::gguf_writer&) {});
+  EXPECT_EQ(choose_chat_family(none, "").family, chat_family::plain);
+  EXPECT_TRUE(choose_chat_family(none, "").error.empty());
+  const auto odd = write("odd.gguf", [](testing::gguf_writer& g) { g.set_string("tokenizer.chat_template", "{{ x }}"); });
+  EXPECT_NE(choose_chat_family(odd, "").error.find("matches no family"), std::string::npos);
+  const auto typed = write("typed.gguf", [](testing::gguf_writer& g) { g.set_u32("tokenizer.chat_template", 7); });
+  EXPECT_NE(choose_chat_family(typed, "").error.find("not a string"), std::string::npos);
+  const auto broken = (dir / "broken.gguf").string();
+  std::ofstream(broken, std::ios::binary) << "GGUF\x03";
+  EXPECT_FALSE(choose_chat_family(broken, "").error.empty()) << "a damaged file is an error, not plain";
   std::filesystem::remove_all(dir);
 }
 
