@@ -12,8 +12,9 @@
 // attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down (".weight"). Each must have
 // exactly the shape the config implies. F32, F16, BF16 and Q8_0 are used in place from the
 // mapping (Q8_0 as dtype::q8_0: with --dtype auto the CPU backend runs the blocks as stored, at
-// ~1.06 bytes per weight). Q4_0 is dequantised to fp32 at load: 4 bytes per weight in RAM, not
-// its ~0.56, since no backend has 4-bit kernels yet.
+// ~1.06 bytes per weight). Q4_0 blocks become Q8_0 blocks at load, exactly (same scale, codes
+// q - 8): ~1.06 bytes per weight in RAM rather than the file's ~0.56, as no backend has 4-bit
+// kernels yet.
 // Other architectures are refused by name. Errors are one line naming the file.
 #include <string>
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -31,8 +32,10 @@ std::string bytes_of(const tensor_view& t) {
 // GGUF dims of one of our [out, in] shapes.
 std::vector<uint64_t> dims_of(const tensor_view& t) { return {t.shape.rbegin(), t.shape.rend()}; }
 
-// The llama2.c weights as a GGUF: F32 tensors, or the 2-D ones as Q8_0.
-gguf_writer to_gguf(const model_weights& w, bool q8_0_matrices, bool with_output = false) {
+constexpr uint32_t kF32 = 0, kQ4_0 = 2, kQ8_0 = 8;  // GGUF tensor types
+
+// The llama2.c weights as a GGUF: F32 tensors, or the 2-D ones as `matrix_type` (Q8_0 / Q4_0).
+gguf_writer to_gguf(const model_weights& w, uint32_t matrix_type, bool with_output = false) {
   const model_config& c = w.config;
   gguf_writer g;
   g.set_string("general.architecture", "llama");
@@ -48,9 +51,11 @@ gguf_writer to_gguf(const model_weights& w, bool q8_0_matrices, bool with_output
   g.set_u32("tokenizer.ggml.bos_token_id", 1);
   g.set_u32("tokenizer.ggml.eos_token_id", 2);
   auto add = [&](const std::string& name, const tensor_view& t) {
-    if (q8_0_matrices && t.shape.size() == 2 && t.cols() % 32 == 0)
-      g.add_tensor(name, dims_of(t), 8,
-                   gguf_writer::q8_0(static_cast<const float*>(t.data), t.num_elements(), float_to_f16));
+    const auto* x = static_cast<const float*>(t.data);
+    if (matrix_type == kQ8_0 && t.shape.size() == 2 && t.cols() % 32 == 0)
+      g.add_tensor(name, dims_of(t), kQ8_0, gguf_writer::q8_0(x, t.num_elements(), float_to_f16));
+    else if (matrix_type == kQ4_0 && t.shape.size() == 2 && t.cols() % 32 == 0)
+      g.add_tensor(name, dims_of(t), kQ4_0, gguf_writer::q4_0(x, t.num_elements(), float_to_f16));
     else
       g.add_tensor(name, dims_of(t), 0, bytes_of(t));
   };
@@ -130,7 +135,7 @@ TEST(GgufLoader, AnF32GgufGivesTheLlama2cCheckpointsGreedyTokens) {
   auto w = load_model(bin, {});
   ASSERT_TRUE(w.ok()) << w.status();
   scratch s;
-  gguf_writer g = to_gguf(*w, false);
+  gguf_writer g = to_gguf(*w, kF32);
   add_tokenizer(g);
   const std::string gguf = s.write("stories260K.gguf", g.bytes());
   auto loaded = load_model(gguf, {});
@@ -150,7 +155,7 @@ TEST(GgufLoader, Q8_0MatricesStayBlocksWithinTheirRoundingBound) {
   auto w = load_model(testing::shared_model_path("stories260K/stories260K.bin"), {});
   ASSERT_TRUE(w.ok()) << w.status();
   scratch s;
-  auto loaded = load_model(s.write("q8.gguf", to_gguf(*w, true, true).bytes()), {});
+  auto loaded = load_model(s.write("q8.gguf", to_gguf(*w, kQ8_0, true).bytes()), {});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_FALSE(loaded->config.tie_word_embeddings) << "output.weight was written";
   const tensor_view& a = w->layers[1].wq;
@@ -168,6 +173,32 @@ TEST(GgufLoader, Q8_0MatricesStayBlocksWithinTheirRoundingBound) {
   }
 }
 
+// Q4_0 blocks become Q8_0 blocks holding exactly the same values, and run.
+TEST(GgufLoader, Q4_0BlocksBecomeExactQ8_0Blocks) {
+  ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
+  auto w = load_model(testing::shared_model_path("stories260K/stories260K.bin"), {});
+  ASSERT_TRUE(w.ok()) << w.status();
+  scratch s;
+  gguf_writer g = to_gguf(*w, kQ4_0);
+  add_tokenizer(g);
+  const std::string path = s.write("q4.gguf", g.bytes());
+  auto loaded = load_model(path, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const tensor_view& b = loaded->layers[2].wq;
+  ASSERT_EQ(b.type, dtype::q8_0);
+  const tensor_view& a = w->layers[2].wq;
+  const std::string q4 = gguf_writer::q4_0(static_cast<const float*>(a.data), a.num_elements(), float_to_f16);
+  for (int64_t i = 0; i < a.num_elements(); ++i) {
+    const char* block = q4.data() + i / 32 * 18;
+    uint16_t d;
+    std::memcpy(&d, block, 2);
+    const auto byte = static_cast<uint8_t>(block[2 + i % 16]);
+    const int q = (i % 32 < 16 ? byte & 0x0F : byte >> 4) - 8;
+    ASSERT_EQ(element_as_float(b, i), f16_to_float(d) * static_cast<float>(q)) << i;
+  }
+  EXPECT_EQ(greedy(path, "Once upon a time", "").size(), 48u) << "runs on the q8_0 kernels";
+}
+
 // --dtype auto runs a Q8_0 GGUF's blocks with the q8_0 kernels; the greedy tokens are those of
 // the same file dequantised to fp32 (the kernels change the summation order, not the values).
 TEST(GgufLoader, Q8_0GgufRunsItsBlocksAndMatchesTheDequantisedModel) {
@@ -175,7 +206,7 @@ TEST(GgufLoader, Q8_0GgufRunsItsBlocksAndMatchesTheDequantisedModel) {
   auto w = load_model(testing::shared_model_path("stories260K/stories260K.bin"), {});
   ASSERT_TRUE(w.ok()) << w.status();
   scratch s;
-  gguf_writer g = to_gguf(*w, true);
+  gguf_writer g = to_gguf(*w, kQ8_0);
   add_tokenizer(g);
   const std::string gguf = s.write("q8-tok.gguf", g.bytes());
   auto run = [&](bool from_model, dtype type) {
@@ -212,7 +243,7 @@ TEST(GgufLoader, WhatIsMissingOrWrongIsNamed) {
     EXPECT_EQ(m.find('\n'), std::string::npos) << m;
   };
   {
-    gguf_writer g = to_gguf(*w, false);
+    gguf_writer g = to_gguf(*w, kF32);
     g.set_string("general.architecture", "falcon");  // a second key: duplicate
     expect(g, "general.architecture appears twice");
   }
@@ -227,7 +258,7 @@ TEST(GgufLoader, WhatIsMissingOrWrongIsNamed) {
     expect(g, "llama.embedding_length is missing");
   }
   {
-    gguf_writer g = to_gguf(*w, false);
+    gguf_writer g = to_gguf(*w, kF32);
     g.add_tensor("output.weight", {1, 1}, 0, std::string(4, '\0'));  // untied, wrong shape
     expect(g, "tensor output.weight has dims [1,1]");
   }

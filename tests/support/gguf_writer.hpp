@@ -83,6 +83,24 @@ class gguf_writer {
     return out;
   }
 
+  // `n` floats (a multiple of 32) as Q4_0 blocks: per 32, an f16 scale d = max|x|/7 and 4-bit
+  // q = round(x/d) + 8 clamped to [0, 15], element j in the low nibble of byte j (j < 16) and
+  // element j + 16 in its high nibble, as GGUF lays Q4_0 out.
+  static std::string q4_0(const float* x, size_t n, uint16_t (*to_f16)(float)) {
+    std::string out;
+    for (size_t b = 0; b < n; b += 32) {
+      float amax = 0;
+      for (size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b + j]));
+      const float d = amax / 7.0f;
+      out += pod(to_f16(d));
+      auto code = [&](size_t j) {
+        return static_cast<unsigned>(std::clamp<long>(d == 0 ? 8 : std::lround(x[b + j] / d) + 8, 0, 15));
+      };
+      for (size_t j = 0; j < 16; ++j) out.push_back(static_cast<char>(code(j) | (code(j + 16) << 4)));
+    }
+    return out;
+  }
+
  private:
   template <class T>
   static std::string pod_array(uint32_t type, const std::vector<T>& v) {
