@@ -114,9 +114,10 @@ absl::StatusOr<std::unique_ptr<tokenizer>> load_tokenizer(const std::string& pat
     case tokenizer_format::sentencepiece:
       return load_sentencepiece_tokenizer(path, vocab_size);
     case tokenizer_format::hf_json: {
-      auto hf = load_hf_bpe_tokenizer(path, vocab_size);
-      // A tokenizer.json that is not byte-level BPE (e.g. Llama-2's Metaspace flavour) usually
-      // ships next to the tokenizer.model it was converted from: use that instead.
+      auto hf = load_hf_tokenizer(path, vocab_size);
+      // A tokenizer.json flavour alisa cannot reproduce (WordPiece, a Precompiled charsmap, NFKC,
+      // ...; see bpe_tokenizer.cpp) often ships next to the tokenizer.model it was converted
+      // from: use that instead. Supported flavours (Llama-2's included) load from the JSON.
       const fs::path sibling = fs::path(path).parent_path() / "tokenizer.model";
       if (!hf.ok() && absl::IsUnimplemented(hf.status()) && fs::is_regular_file(sibling, ec))
         return load_sentencepiece_tokenizer(sibling.string(), vocab_size);

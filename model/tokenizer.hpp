@@ -1,6 +1,7 @@
 #pragma once
 // tokenizer — text <-> token ids. Implementations: llama2.c tokenizer.bin, SentencePiece .model,
-// Hugging Face tokenizer.json byte-level BPE, and the byte tokenizer of synthetic models.
+// Hugging Face tokenizer.json (BPE, byte-level or with byte fallback, and Unigram; also a GGUF
+// file's "gpt2" vocabulary), and the byte tokenizer of synthetic models.
 // Immutable after loading and safe to share between threads.
 #include <memory>
 #include <string>
@@ -14,7 +15,7 @@ namespace alisa::model {
 class tokenizer {
  public:
   virtual ~tokenizer() = default;
-  virtual std::string name() const = 0;  // "llama2c", "sentencepiece", "hf-bpe", "byte"
+  virtual std::string name() const = 0;  // "llama2c", "sentencepiece", "hf-bpe", "hf-unigram", "byte"
   virtual int vocab_size() const = 0;
   virtual int bos_id() const = 0;  // -1 when the tokenizer has none
   virtual int eos_id() const = 0;  // -1 when the tokenizer has none

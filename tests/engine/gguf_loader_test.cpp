@@ -276,9 +276,15 @@ TEST(GgufLoader, TokenizersItCannotReadAreNamed) {
     auto t = load_gguf_tokenizer(s.write("tok.gguf", g.bytes()), 0);
     return t.ok() ? std::string("accepted") : std::string(t.status().message());
   };
-  gguf_writer gpt2;
-  gpt2.set_string("tokenizer.ggml.model", "gpt2");
-  EXPECT_NE(reason(gpt2).find("'gpt2' is not supported yet"), std::string::npos) << reason(gpt2);
+  gguf_writer t5;
+  t5.set_string("tokenizer.ggml.model", "t5");
+  EXPECT_NE(reason(t5).find("'t5'"), std::string::npos) << reason(t5);
+  gguf_writer gpt2_unknown_split;  // gpt2 vocabularies load (tests/model), but only known splits
+  gpt2_unknown_split.set_string("tokenizer.ggml.model", "gpt2");
+  gpt2_unknown_split.set_string("tokenizer.ggml.pre", "mystery");
+  gpt2_unknown_split.set_strings("tokenizer.ggml.tokens", {"a", "b", "ab"});
+  gpt2_unknown_split.set_strings("tokenizer.ggml.merges", {"a b"});
+  EXPECT_NE(reason(gpt2_unknown_split).find("'mystery'"), std::string::npos) << reason(gpt2_unknown_split);
   gguf_writer mismatched;
   mismatched.set_string("tokenizer.ggml.model", "llama");
   mismatched.set_strings("tokenizer.ggml.tokens", {"<unk>", "<s>", "</s>", "a"});
