@@ -30,8 +30,9 @@ std::string human_count(size_t n) {
   return buf;
 }
 
-// --dtype auto: a model whose matrices are q8_0 (a Q8_0 GGUF) runs them as stored; every other
-// model computes from fp32 copies, as before auto existed.
+// --dtype auto: a model whose matrices are q8_0 (a Q8_0 or Q4_0 GGUF) runs those as stored, and
+// its other matrices in fp32 (runner_options::quantise_only_quantised); every other model
+// computes from fp32 copies, as before auto existed.
 dtype stored_weight_type(const model::model_weights& w) {
   const bool quantised = !w.layers.empty() && w.layers.front().wq.type == dtype::q8_0;
   return quantised ? dtype::q8_0 : dtype::f32;
@@ -125,7 +126,8 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
     else
       engine->backend_ = gpu::make_backend(options.backend, options.num_threads);
     engine->runner_ = std::make_unique<gpu::model_runner>(*engine->backend_, *weights,
-                                                          gpu::runner_options{options.weight_type, options.kv_type});
+                                                          gpu::runner_options{options.weight_type, options.kv_type,
+                                                                              options.weight_type_from_model});
   } catch (const std::exception& e) {
     return absl::InternalError(e.what());
   }

@@ -137,6 +137,7 @@ model_runner::model_runner(backend& be, const model::model_weights& weights,
     : backend_(be),
       config_(weights.config),
       weight_type_(options.weight_type),
+      quantise_only_quantised_(options.quantise_only_quantised),
       kv_type_(options.kv_type),
       scratch_(std::make_unique<scratch>(be)) {
   upload_weights(weights);
@@ -148,9 +149,13 @@ model_runner::~model_runner() {
 
 void model_runner::upload_weights(const model::model_weights& w) {
   const model::tensor_view none{};
+  auto type_of = [&](const model::tensor_view& t) {
+    const bool keep_as_stored = quantise_only_quantised_ && weight_type_ == dtype::q8_0 && t.type != dtype::q8_0;
+    return keep_as_stored ? dtype::f32 : weight_type_;
+  };
   auto matrix = [&](const model::tensor_view& t, const model::tensor_view& bias) {
     if (!t.present()) return weight_matrix{};
-    weight_matrix m = backend_.upload_matrix(t, bias, weight_type_);
+    weight_matrix m = backend_.upload_matrix(t, bias, type_of(t));
     weight_bytes_per_step_ += m.num_bytes();
     return m;
   };
@@ -172,7 +177,7 @@ void model_runner::upload_weights(const model::model_weights& w) {
   }
   // Embedding tables are gathered a few rows per step, not streamed: not counted as bytes read,
   // except when the table doubles as the (tied) classifier.
-  token_embedding_ = backend_.upload_matrix(w.token_embedding, none, weight_type_);
+  token_embedding_ = backend_.upload_matrix(w.token_embedding, none, type_of(w.token_embedding));
   if (w.position_embedding.present())
     position_embedding_ = backend_.upload_matrix(w.position_embedding, none, dtype::f32);
   project_in_ = matrix(w.project_in, none);

@@ -23,6 +23,9 @@ namespace alisa::gpu {
 struct runner_options {
   dtype weight_type = dtype::f32;  // storage dtype of the matrices; compute is fp32
   kv_dtype kv_type = kv_dtype::f32;  // storage dtype of the caches make_cache() creates
+  // With weight_type q8_0: only the matrices the file stores as q8_0 are kept so; the others
+  // (a GGUF's F32 or F16 ones) are stored as fp32 rather than quantised (--dtype auto).
+  bool quantise_only_quantised = false;
 };
 
 // What attention did, accumulated over forward() calls until reset_counters(). "Decode" rows are
@@ -112,6 +115,7 @@ class model_runner {
   backend& backend_;
   model::model_config config_;
   dtype weight_type_;
+  bool quantise_only_quantised_;
   kv_dtype kv_type_;
   attention_counters counters_;
   std::vector<layer> layers_;

@@ -5,10 +5,10 @@ The layout is the one llama.cpp's converters write: `llama.*` metadata, `token_e
 `output_norm`, `output` (only when the classifier is not tied), and per block `attn_norm`,
 `attn_q/k/v`, `attn_output`, `ffn_norm`, `ffn_gate/up/down`. Q and K keep llama2.c's interleaved
 RoPE pairs, which is what GGUF's llama expects. The tokenizer becomes a `llama` vocabulary
-(pieces with spaces as U+2581, and scores). Matrices are written as F32, F16 or Q8_0
-(--type); norms stay F32. Pure Python (no numpy): meant for small models and tests.
+(pieces with spaces as U+2581, and scores). Matrices are written as F32, F16, Q8_0 or Q4_0
+(--type; Q4_0 with the symmetric scale max|x|/7); norms stay F32. Pure Python (no numpy): meant for small models and tests.
 
-Usage: python3 scripts/llama2c_to_gguf.py MODEL.bin TOKENIZER.bin OUT.gguf [--type f32|f16|q8_0]
+Usage: python3 scripts/llama2c_to_gguf.py MODEL.bin TOKENIZER.bin OUT.gguf [--type f32|f16|q8_0|q4_0]
 """
 import argparse
 import struct
@@ -76,7 +76,16 @@ def encode(values, kind):
         return 0, values.tobytes()
     if kind == "f16":
         return 1, struct.pack(f"<{len(values)}e", *values)
-    out = bytearray()  # q8_0: per 32 values an f16 scale max|x|/127 and 32 rounded int8
+    out = bytearray()
+    if kind == "q4_0":  # per 32 values an f16 scale max|x|/7 and 4-bit round(x/d)+8, two per byte
+        for b in range(0, len(values), 32):
+            block = values[b:b + 32]
+            d = max(abs(v) for v in block) / 7.0
+            q = [8 if d == 0 else max(0, min(15, round(v / d) + 8)) for v in block]
+            out += struct.pack("<H", f16_bits(d))
+            out += bytes(q[j] | (q[j + 16] << 4) for j in range(16))
+        return 2, bytes(out)
+    # q8_0: per 32 values an f16 scale max|x|/127 and 32 rounded int8
     for b in range(0, len(values), 32):
         block = values[b:b + 32]
         d = max(abs(v) for v in block) / 127.0
@@ -90,7 +99,7 @@ def main():
     ap.add_argument("model")
     ap.add_argument("tokenizer")
     ap.add_argument("out")
-    ap.add_argument("--type", choices=["f32", "f16", "q8_0"], default="f32")
+    ap.add_argument("--type", choices=["f32", "f16", "q8_0", "q4_0"], default="f32")
     args = ap.parse_args()
     cfg, w = read_checkpoint(args.model)
     pieces, scores = read_tokenizer(args.tokenizer)
