@@ -164,6 +164,7 @@ def main():
             "dtype": last["dtype"],
             "decode_tokens_per_s": med(name, "decode_tokens_per_s"),
             "decode_tokens_per_s_rounds": [s["decode_tokens_per_s"]["median"] for s in samples[name]],
+            "prompt_tokens_per_s": med(name, "prompt_tokens_per_s"),
             "weight_bytes_per_step": last["weight_bytes_per_step"],
             "achieved_total_bandwidth_gbs": med(name, "achieved_total_bandwidth_gbs"),
             "measured_read_bandwidth_gbs": med(name, "measured_read_bandwidth_gbs"),
