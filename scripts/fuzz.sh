@@ -56,6 +56,27 @@ tok = {"version": "1.0", "added_tokens": [{"id": 29, "content": "<|endoftext|>",
        "model": {"type": "BPE", "vocab": vocab, "merges": ["a b", "ab c"]}}
 with open(f"{seeds}/fuzz_hf_tokenizer/small.json", "wb") as f:
     f.write(b"\x00" + json.dumps(tok).encode())
+# Llama-2 style: Prepend/Replace normalizer, byte fallback, the Metaspace-era decoder chain.
+pieces = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + ["\u2581", "a", "b", "\u2581a", "ab"]
+llama = {"version": "1.0", "added_tokens": [{"id": 1, "content": "<s>", "special": True},
+                                            {"id": 264, "content": "<mask>", "special": True, "lstrip": True}],
+         "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                             {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+         "pre_tokenizer": None,
+         "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                                                       {"type": "ByteFallback"}, {"type": "Fuse"},
+                                                       {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+         "model": {"type": "BPE", "vocab": {p: i for i, p in enumerate(pieces)}, "merges": ["\u2581 a", "a b"],
+                   "byte_fallback": True, "unk_token": "<unk>", "fuse_unk": True}}
+with open(f"{seeds}/fuzz_hf_tokenizer/llama2.json", "wb") as f:  # first byte: vocab 64 + 4*0x60
+    f.write(b"\x60" + json.dumps(llama).encode())
+unigram = {"version": "1.0", "added_tokens": [], "normalizer": None,
+           "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always"},
+           "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always"},
+           "model": {"type": "Unigram", "unk_id": 0, "byte_fallback": False,
+                     "vocab": [["<unk>", 0.0], ["\u2581", -2.0], ["a", -3.0], ["b", -3.5], ["ab", -2.5], ["\u2581ab", -4.0]]}}
+with open(f"{seeds}/fuzz_hf_tokenizer/unigram.json", "wb") as f:
+    f.write(b"\x00" + json.dumps(unigram).encode())
 PY
 { printf '\x00'; head -c 65536 "$builtin/stories260K/stories260K.bin"; } > "$seeds/fuzz_llama2c/checkpoint-head"
 { printf '\x01'; cat "$builtin/stories260K/tok512.bin"; } > "$seeds/fuzz_llama2c/tok512"
