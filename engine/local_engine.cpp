@@ -125,6 +125,11 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
       engine->backend_ = gpu::make_auto_backend(options.num_threads, engine->backend_choice_);
     else
       engine->backend_ = gpu::make_backend(options.backend, options.num_threads);
+    // --dtype auto on a backend without q8_0 kernels: the blocks are dequantised to fp16 instead.
+    if (options.weight_type_from_model && !engine->backend_->stores_weights_as(options.weight_type)) {
+      options.weight_type = dtype::f16;
+      engine->options_ = options;
+    }
     engine->runner_ = std::make_unique<gpu::model_runner>(*engine->backend_, *weights,
                                                           gpu::runner_options{options.weight_type, options.kv_type,
                                                                               options.weight_type_from_model});

@@ -97,6 +97,9 @@ class backend {
   // ops from the host measure only queueing on such a backend.
   virtual bool asynchronous() const { return false; }
   virtual int num_threads() const = 0;
+  // Whether upload_matrix() accepts `type` as the storage type (block-quantised types need
+  // kernels of their own).
+  virtual bool stores_weights_as(dtype type) const { return !is_block_quantised(type); }
 
   // --- memory ---------------------------------------------------------------------------------
   virtual void* allocate(size_t bytes) = 0;  // zero-initialised, 64-byte aligned

@@ -31,6 +31,7 @@ class cpu_backend final : public backend {
 
   std::string name() const override;
   int num_threads() const override { return pool_.num_threads(); }
+  bool stores_weights_as(dtype) const override { return true; }
   thread_pool& pool() { return pool_; }
 
   void* allocate(size_t bytes) override;
