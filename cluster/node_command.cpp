@@ -104,6 +104,7 @@ int run_worker(node_flags& flags) {
       caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
       return fail(card.status());
     }
+    card->weight_type = (*engine)->options().weight_type;  // --dtype auto as this worker settled it
     identity = engine::model_identity(*card, flags.engine.options);
     coordinator = join(node, worker, flags, *at, id, identity,
                        std::chrono::seconds(flags.join_timeout_s), error);

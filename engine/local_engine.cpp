@@ -30,14 +30,6 @@ std::string human_count(size_t n) {
   return buf;
 }
 
-// --dtype auto: a model whose matrices are q8_0 (a Q8_0 or Q4_0 GGUF) runs those as stored, and
-// its other matrices in fp32 (runner_options::quantise_only_quantised); every other model
-// computes from fp32 copies, as before auto existed.
-dtype stored_weight_type(const model::model_weights& w) {
-  const bool quantised = !w.layers.empty() && w.layers.front().wq.type == dtype::q8_0;
-  return quantised ? dtype::q8_0 : dtype::f32;
-}
-
 // The share of a sequence's older tokens a decode step is expected to attend: what the cost
 // model multiplies fetch costs by.
 double attended_fraction(const scheduler::selection_options& a) {
@@ -109,7 +101,7 @@ absl::StatusOr<std::unique_ptr<local_engine>> local_engine::open(const engine_op
         " re-implements a dense-attention system: use --attention dense (or --policy alisa)"));
   auto weights = model::load_model(options.model, load);
   if (!weights.ok()) return weights.status();
-  if (options.weight_type_from_model) options.weight_type = stored_weight_type(*weights);
+  options.weight_type = settled_weight_type(options, *weights);
   engine->options_ = options;
   engine->config_ = weights->config;
   engine->source_ = weights->source;
@@ -234,6 +226,15 @@ generation_result local_engine::generate(const std::vector<int>& prompt_ids,
     for (const auto& f : report.finished) copy_figures(f, result);
   }
   return result;
+}
+
+// A model whose matrices are q8_0 runs those as stored and its other matrices in fp32
+// (runner_options::quantise_only_quantised); every other model computes from fp32 copies, as
+// before auto existed.
+dtype settled_weight_type(const engine_options& options, const model::model_weights& weights) {
+  if (!options.weight_type_from_model) return options.weight_type;
+  const bool quantised = !weights.layers.empty() && weights.layers.front().wq.type == dtype::q8_0;
+  return quantised ? dtype::q8_0 : dtype::f32;
 }
 
 }  // namespace alisa::engine

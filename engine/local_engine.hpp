@@ -58,6 +58,12 @@ struct engine_options {
 // "swa S=0.80, kv int8": the attention policy and KV dtype, for logs and reports.
 std::string attention_summary(const engine_options& options);
 
+// The weight storage type `options` asks for once the weights are known: --dtype auto gives
+// q8_0 when the model's matrices are stored as q8_0 (a Q8_0 or Q4_0 GGUF), else fp32; an
+// explicit --dtype is itself. (local_engine::open may still fall back to fp16 on a backend
+// without q8_0 kernels; its options() report what it settled on.)
+dtype settled_weight_type(const engine_options& options, const model::model_weights& weights);
+
 class local_engine {
  public:
   static absl::StatusOr<std::unique_ptr<local_engine>> open(const engine_options& options);

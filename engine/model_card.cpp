@@ -39,11 +39,13 @@ absl::StatusOr<model_card> open_model_card(const engine_options& options) {
     if (!config.ok()) return config.status();
     card.config = *config;
     card.weights_fingerprint = options.model;
+    card.weight_type = options.weight_type;
   } else {
     auto weights = model::load_model(options.model);
     if (!weights.ok()) return weights.status();
     card.config = weights->config;
     card.weights_fingerprint = model::weights_fingerprint(*weights);
+    card.weight_type = settled_weight_type(options, *weights);
   }
   auto tok = open_engine_tokenizer(options, card.config);
   if (!tok.ok()) return tok.status();

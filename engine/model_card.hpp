@@ -17,6 +17,9 @@ struct model_card {
   std::shared_ptr<const model::tokenizer> tokenizer;
   // model/weights_fingerprint.hpp's hash of the weights; "synthetic:NAME" for synthetic ones.
   std::string weights_fingerprint;
+  // How the matrices are stored (settled_weight_type: --dtype auto resolved against the file);
+  // a worker replaces it with what its engine settled on.
+  dtype weight_type = dtype::f32;
 };
 
 // Synthetic presets and Hugging Face directories are read without their weights (a directory's

@@ -49,7 +49,7 @@ std::string model_identity(const model_card& card, const engine_options& options
       << "tokenizer=" << card.tokenizer->name() << " bos " << card.tokenizer->bos_id() << " eos "
       << card.tokenizer->eos_id() << " pieces " << tokenizer_hash(*card.tokenizer) << "\n"
       << "weights=" << card.weights_fingerprint << "\n"
-      << "dtype=" << to_string(options.weight_type) << "\n"
+      << "dtype=" << to_string(card.weight_type) << "\n"
       << "kv_dtype=" << to_string(options.kv_type) << "\n";
   return out.str();
 }

@@ -160,6 +160,9 @@ weight_matrix cpu_backend::upload_q8_matrix(const model::tensor_view& weight) {
   const int64_t panels = (w.rows + kernels::kPanelRows - 1) / kernels::kPanelRows;
   void* data = allocate(static_cast<size_t>(panels) * kernels::q8_panel_bytes(w.cols));
   if (weight.type == dtype::q8_0) {
+    if (w.cols % kQ8Block != 0)  // a row-major q8_0 tensor's rows are whole blocks
+      throw std::invalid_argument("upload_matrix: a q8_0 tensor with " + std::to_string(w.cols) +
+                                  " columns (not whole 32-element blocks)");
     pool_.parallel_for(0, panels, [&](int64_t begin, int64_t end, int) {
       for (int64_t p = begin; p < end; ++p)
         kernels::repack_panel_q8_0(weight.data, w.rows, w.cols, p, data);

@@ -127,6 +127,7 @@ void widen_panel(const uint8_t* panel, int64_t cols, float* HWY_RESTRICT widened
 void LinearQ8(const float* x, int64_t n, const void* w, int64_t rows, int64_t cols,
               const float* bias, int64_t panel_begin, int64_t panel_end, float* y, int64_t ldy,
               float* widened, bool row_exact) {
+  if (n <= 0) return;
   const auto* base = static_cast<const uint8_t*>(w);
   const size_t panel_bytes = q8_panel_bytes(cols);
   const bool direct = n <= 6 && !row_exact;

@@ -196,7 +196,22 @@ TEST(GgufLoader, Q4_0BlocksBecomeExactQ8_0Blocks) {
     const int q = (i % 32 < 16 ? byte & 0x0F : byte >> 4) - 8;
     ASSERT_EQ(element_as_float(b, i), f16_to_float(d) * static_cast<float>(q)) << i;
   }
-  EXPECT_EQ(greedy(path, "Once upon a time", "").size(), 48u) << "runs on the q8_0 kernels";
+  auto run = [&](bool from_model) {
+    engine::engine_options o;
+    o.model = path;
+    o.weight_type_from_model = from_model;  // true: --dtype auto, false: fp32
+    auto e = engine::local_engine::open(o);
+    EXPECT_TRUE(e.ok()) << e.status();
+    if (!e.ok()) return std::pair<dtype, std::vector<int>>{};
+    sampling_params p;
+    p.max_tokens = 48;
+    return std::pair{(*e)->options().weight_type,
+                     (*e)->generate(*(*e)->encode_prompt("Once upon a time"), p).token_ids};
+  };
+  const auto [q8_type, q8_tokens] = run(true);
+  EXPECT_EQ(q8_type, dtype::q8_0) << "runs on the q8_0 kernels";
+  ASSERT_EQ(q8_tokens.size(), 48u);
+  EXPECT_EQ(q8_tokens, run(false).second) << "the same tokens as the values dequantised";
 }
 
 // --dtype auto runs a Q8_0 GGUF's blocks with the q8_0 kernels; the greedy tokens are those of

@@ -61,5 +61,30 @@ TEST(ModelIdentity, OtherWeightsOfTheSameShapeDiffer) {
   std::filesystem::remove(copy);
 }
 
+// --dtype auto is settled against the weights (a Q8_0 GGUF runs as q8_0), and the identity
+// carries the settled type: a q8_0 worker and an fp32 coordinator are told apart.
+TEST(ModelIdentity, DtypeAutoIsSettledAgainstTheWeights) {
+  model::model_weights w;
+  w.layers.resize(1);
+  w.layers[0].wq.type = dtype::q8_0;
+  engine_options o;
+  o.weight_type_from_model = true;
+  EXPECT_EQ(settled_weight_type(o, w), dtype::q8_0);
+  w.layers[0].wq.type = dtype::bf16;
+  EXPECT_EQ(settled_weight_type(o, w), dtype::f32) << "auto computes other models in fp32";
+  o.weight_type_from_model = false;
+  o.weight_type = dtype::f16;
+  EXPECT_EQ(settled_weight_type(o, w), dtype::f16) << "an explicit --dtype is itself";
+
+  engine_options stories;
+  auto card = open_model_card(stories);
+  ASSERT_TRUE(card.ok()) << card.status();
+  EXPECT_EQ(card->weight_type, dtype::f32);
+  card->weight_type = dtype::q8_0;
+  auto diff = identity_difference(model_identity(*card, stories), identity_of(stories), "here", "there");
+  ASSERT_TRUE(diff);
+  EXPECT_EQ(*diff, "dtype is q8_0 here but fp32 there");
+}
+
 }  // namespace
 }  // namespace alisa::engine

@@ -14,6 +14,7 @@
 
 #include "gpu/backend.hpp"
 #include "gpu/cpu/cpu_backend.hpp"
+#include "hwy/targets.h"
 #include "model/tensor.hpp"
 #include "tests/support/random_floats.hpp"
 
@@ -96,35 +97,43 @@ TEST_F(Q8Weights, GgufBlocksAreKeptExactlyAndDequantiseToAnyType) {
 
 // Every path of linear_q8_0: the direct kernel for 1..6 rows, widened panels beyond, partial
 // last block (cols % 32) and panel (rows % 16), with a bias; against a double reference on the
-// stored values.
-TEST_F(Q8Weights, LinearMatchesTheDoubleReferenceOnEveryPath) {
+// stored values, on every SIMD target this machine has (AVX-512, AVX2) and the scalar fallback.
+// x is exactly n rows each time, so a read past the last row's `cols` would read freed memory.
+TEST_F(Q8Weights, LinearMatchesTheDoubleReferenceOnEveryPathAndTarget) {
   const int64_t rows = 37, cols = 1001;
   const auto wsrc = random_floats(static_cast<size_t>(rows * cols), 3);
   const auto bias = random_floats(static_cast<size_t>(rows), 4);
   const auto xall = random_floats(static_cast<size_t>(80 * cols), 5);
   const weight_matrix w = be_.upload_matrix(f32_view(wsrc, {rows, cols}), f32_view(bias, {rows}), dtype::q8_0);
   const auto wq = stored(w);
-  float* x = copy_in(xall);
-  float* y = buffer(static_cast<size_t>(80 * rows));
-  for (int n : {1, 2, 3, 4, 5, 6, 7, 9, 13, 80}) {
-    for (bool row_exact : {false, true}) {
-      if (row_exact)
-        be_.linear_row_exact(x, n, w, y);
-      else
-        be_.linear(x, n, w, y);
-      for (int64_t m = 0; m < n; ++m)
-        for (int64_t r = 0; r < rows; ++r) {
-          double s = bias[static_cast<size_t>(r)], a = std::fabs(s);
-          for (int64_t c = 0; c < cols; ++c) {
-            const double t = double{xall[static_cast<size_t>(m * cols + c)]} * wq[static_cast<size_t>(r * cols + c)];
-            s += t;
-            a += std::fabs(t);
+  const int64_t available = hwy::SupportedTargets();
+  for (int64_t target : {int64_t{HWY_AVX3}, int64_t{HWY_AVX2}, int64_t{HWY_SCALAR}}) {
+    if ((available & target) == 0) continue;
+    hwy::SetSupportedTargetsForTest(target);
+    for (int n : {1, 2, 3, 4, 5, 6, 7, 9, 13, 80}) {
+      const std::vector<float> x(xall.begin(), xall.begin() + n * cols);
+      std::vector<float> y(static_cast<size_t>(n * rows));
+      for (bool row_exact : {false, true}) {
+        if (row_exact)
+          be_.linear_row_exact(x.data(), n, w, y.data());
+        else
+          be_.linear(x.data(), n, w, y.data());
+        for (int64_t m = 0; m < n; ++m)
+          for (int64_t r = 0; r < rows; ++r) {
+            double s = bias[static_cast<size_t>(r)], a = std::fabs(s);
+            for (int64_t c = 0; c < cols; ++c) {
+              const double t = double{x[static_cast<size_t>(m * cols + c)]} * wq[static_cast<size_t>(r * cols + c)];
+              s += t;
+              a += std::fabs(t);
+            }
+            ASSERT_NEAR(y[static_cast<size_t>(m * rows + r)], s, 1e-5 * std::max(1.0, a))
+                << hwy::TargetName(target) << " n=" << n << " m=" << m << " r=" << r
+                << (row_exact ? " row_exact" : "");
           }
-          ASSERT_NEAR(y[m * rows + r], s, 1e-5 * std::max(1.0, a))
-              << "n=" << n << " m=" << m << " r=" << r << (row_exact ? " row_exact" : "");
-        }
+      }
     }
   }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
 // K/V recomputation needs a row's projection not to depend on how many rows shared the call.
