@@ -284,8 +284,8 @@ void cpu_backend::run_linear(const float* x, int n, const weight_matrix& w, floa
                              bool row_exact) {
   if (n <= 0 || w.rows == 0) return;
   const int64_t panels = (w.rows + kernels::kPanelRows - 1) / kernels::kPanelRows;
-  // 16-bit panels are widened when several x blocks reuse them; q8_0 ones also for row_exact.
-  const bool widen = w.type != dtype::f32 && (n > 6 || (row_exact && w.type == dtype::q8_0));
+  // 16-bit and q8_0 panels are widened to fp32 when several x blocks reuse them.
+  const bool widen = w.type != dtype::f32 && n > 6;
   pool_.parallel_for(0, panels, [&](int64_t begin, int64_t end, int thread) {
     float* buf = widen ? scratch(thread, static_cast<size_t>(kernels::kPanelRows * w.cols)) : nullptr;
     kernels::linear_packed(x, n, w.data, w.type, w.rows, w.cols, w.bias, begin, end, y, w.rows, buf,

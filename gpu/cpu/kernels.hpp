@@ -22,7 +22,7 @@ inline constexpr int64_t kPanelRows = 16;
 // 6×16 outer-product register block per x block, k blocked so a sub-panel stays in L1). `widened`:
 // nullptr or scratch of kPanelRows*cols floats, used to widen a 16-bit panel once when several
 // x blocks reuse it. q8_0 weights use their own packed layout and kernel (q8_kernels.hpp), which
-// needs `widened` when n > 6 or row_exact.
+// needs `widened` when n > 6.
 void linear_packed(const float* x, int64_t n, const void* w, dtype wtype, int64_t rows,
                    int64_t cols, const float* bias, int64_t panel_begin, int64_t panel_end,
                    float* y, int64_t ldy, float* widened, bool row_exact = false);

@@ -104,6 +104,52 @@ void panel_direct_rows(int mr, const float* x, int64_t ldx, const uint8_t* panel
   }
 }
 
+// Row-exact variant: each weight is first scaled (scale · code, exact in fp32) and every output
+// is one sequential FMA chain over the columns: bit for bit what the fp32 kernel computes from
+// the widened panel (widen_panel + row_exact linear_packed), so a row comes out the same whether
+// it shared the call with 1 row or 500. Needs no partial sums, so 6 rows fit AVX2's registers.
+template <int MR>
+HWY_INLINE void panel_scaled(const float* HWY_RESTRICT x, int64_t ldx, const uint8_t* panel,
+                             int64_t cols, float* HWY_RESTRICT out) {
+  const DF d;
+  constexpr int64_t N = static_cast<int64_t>(hn::MaxLanes(DF()));
+  constexpr int NV = static_cast<int>(kPanel / N);
+  VF acc[MR][NV];
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = hn::Zero(d);
+  const int64_t blocks = (cols + kBlockCols - 1) / kBlockCols;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t* block = panel + static_cast<size_t>(b) * kQ8PanelBlockBytes;
+    const int8_t* code = codes_of(block);
+    const int64_t k0 = b * kBlockCols;
+    const int64_t kc = std::min(kBlockCols, cols - k0);
+    VF scale[NV];
+    for (int v = 0; v < NV; ++v) scale[v] = load_scales(d, block + 2 * v * N);
+    for (int64_t c = 0; c < kc; ++c) {
+      VF wv[NV];
+      for (int v = 0; v < NV; ++v) wv[v] = hn::Mul(scale[v], load_codes(d, code + c * kPanel + v * N));
+      for (int m = 0; m < MR; ++m) {
+        const VF xb = hn::Set(d, x[m * ldx + k0 + c]);
+        for (int v = 0; v < NV; ++v) acc[m][v] = hn::MulAdd(wv[v], xb, acc[m][v]);
+      }
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) hn::StoreU(acc[m][v], d, out + m * kPanel + v * N);
+}
+
+void panel_scaled_rows(int mr, const float* x, int64_t ldx, const uint8_t* panel, int64_t cols,
+                       float* out) {
+  switch (mr) {
+    case 1: return panel_scaled<1>(x, ldx, panel, cols, out);
+    case 2: return panel_scaled<2>(x, ldx, panel, cols, out);
+    case 3: return panel_scaled<3>(x, ldx, panel, cols, out);
+    case 4: return panel_scaled<4>(x, ldx, panel, cols, out);
+    case 5: return panel_scaled<5>(x, ldx, panel, cols, out);
+    default: return panel_scaled<6>(x, ldx, panel, cols, out);
+  }
+}
+
 // widened[c][r] = scale[r] · code[c][r] for the panel's first `cols` columns.
 void widen_panel(const uint8_t* panel, int64_t cols, float* HWY_RESTRICT widened) {
   const DF d;
@@ -130,7 +176,7 @@ void LinearQ8(const float* x, int64_t n, const void* w, int64_t rows, int64_t co
   if (n <= 0) return;
   const auto* base = static_cast<const uint8_t*>(w);
   const size_t panel_bytes = q8_panel_bytes(cols);
-  const bool direct = n <= 6 && !row_exact;
+  const bool direct = n <= 6;  // row_exact: panel_scaled, the widened path's exact twin
   HWY_ALIGN float out[6 * kPanel];
   for (int64_t p = panel_begin; p < panel_end; ++p) {
     const uint8_t* panel = base + static_cast<size_t>(p) * panel_bytes;
@@ -143,7 +189,10 @@ void LinearQ8(const float* x, int64_t n, const void* w, int64_t rows, int64_t co
                     y + r0, ldy, nullptr, row_exact);
       continue;
     }
-    panel_direct_rows(static_cast<int>(n), x, cols, panel, cols, out);
+    if (row_exact)
+      panel_scaled_rows(static_cast<int>(n), x, cols, panel, cols, out);
+    else
+      panel_direct_rows(static_cast<int>(n), x, cols, panel, cols, out);
     for (int64_t m = 0; m < n; ++m) {
       float* yr = y + m * ldy + r0;
       const float* o = out + m * kPanel;

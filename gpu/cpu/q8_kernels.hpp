@@ -24,10 +24,11 @@ constexpr size_t q8_panel_bytes(int64_t cols) {
   return static_cast<size_t>((cols + 31) / 32) * kQ8PanelBlockBytes;
 }
 
-// As linear_packed() for a packed q8_0 matrix. Up to 6 x rows (decode) multiply the codes
-// directly, block by block (Σ_c x·code, then · scale); more rows, or row_exact, first widen each
-// panel to fp32 in `widened` (kPanelRows*cols floats, required then) and run the fp32 kernel, so a
-// row_exact row is the sequential FMA chain of x·(scale·code) whatever n is.
+// As linear_packed() for a packed q8_0 matrix. Up to 6 x rows (decode) read the codes directly:
+// block by block (Σ_c x·code, then · scale), or, row_exact, as the sequential FMA chain of
+// x·(scale·code). More rows first widen each panel to fp32 in `widened` (kPanelRows*cols floats,
+// required then) and run the fp32 kernel, whose row_exact chain is the same one: a row_exact row
+// is bit for bit the same whatever n is.
 void linear_q8_0(const float* x, int64_t n, const void* w, int64_t rows, int64_t cols,
                  const float* bias, int64_t panel_begin, int64_t panel_end, float* y, int64_t ldy,
                  float* widened, bool row_exact);
