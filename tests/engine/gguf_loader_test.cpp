@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "model/load_model.hpp"
 #include "model/tokenizer_formats.hpp"
@@ -173,6 +174,20 @@ TEST(GgufLoader, Q8_0MatricesStayBlocksWithinTheirRoundingBound) {
   }
 }
 
+// The weight dtype an engine settles on for `model` and its 48 greedy tokens after a fixed
+// prompt; from_model: --dtype auto, else fp32.
+std::pair<dtype, std::vector<int>> settled_dtype_and_tokens(const std::string& model, bool from_model) {
+  engine::engine_options o;
+  o.model = model;
+  o.weight_type_from_model = from_model;
+  auto e = engine::local_engine::open(o);
+  EXPECT_TRUE(e.ok()) << e.status();
+  if (!e.ok()) return {};
+  sampling_params p;
+  p.max_tokens = 48;
+  return {(*e)->options().weight_type, (*e)->generate(*(*e)->encode_prompt("Once upon a time"), p).token_ids};
+}
+
 // Q4_0 blocks become Q8_0 blocks holding exactly the same values, and run.
 TEST(GgufLoader, Q4_0BlocksBecomeExactQ8_0Blocks) {
   ALISA_REQUIRE_SHARED_MODEL("stories260K/stories260K.bin");
@@ -196,22 +211,10 @@ TEST(GgufLoader, Q4_0BlocksBecomeExactQ8_0Blocks) {
     const int q = (i % 32 < 16 ? byte & 0x0F : byte >> 4) - 8;
     ASSERT_EQ(element_as_float(b, i), f16_to_float(d) * static_cast<float>(q)) << i;
   }
-  auto run = [&](bool from_model) {
-    engine::engine_options o;
-    o.model = path;
-    o.weight_type_from_model = from_model;  // true: --dtype auto, false: fp32
-    auto e = engine::local_engine::open(o);
-    EXPECT_TRUE(e.ok()) << e.status();
-    if (!e.ok()) return std::pair<dtype, std::vector<int>>{};
-    sampling_params p;
-    p.max_tokens = 48;
-    return std::pair{(*e)->options().weight_type,
-                     (*e)->generate(*(*e)->encode_prompt("Once upon a time"), p).token_ids};
-  };
-  const auto [q8_type, q8_tokens] = run(true);
+  const auto [q8_type, q8_tokens] = settled_dtype_and_tokens(path, true);
   EXPECT_EQ(q8_type, dtype::q8_0) << "runs on the q8_0 kernels";
   ASSERT_EQ(q8_tokens.size(), 48u);
-  EXPECT_EQ(q8_tokens, run(false).second) << "the same tokens as the values dequantised";
+  EXPECT_EQ(q8_tokens, settled_dtype_and_tokens(path, false).second) << "the same tokens as the values dequantised";
 }
 
 // --dtype auto runs a Q8_0 GGUF's blocks with the q8_0 kernels; the greedy tokens are those of
@@ -224,21 +227,8 @@ TEST(GgufLoader, Q8_0GgufRunsItsBlocksAndMatchesTheDequantisedModel) {
   gguf_writer g = to_gguf(*w, kQ8_0);
   add_tokenizer(g);
   const std::string gguf = s.write("q8-tok.gguf", g.bytes());
-  auto run = [&](bool from_model, dtype type) {
-    engine::engine_options o;
-    o.model = gguf;
-    o.weight_type_from_model = from_model;
-    o.weight_type = type;
-    auto e = engine::local_engine::open(o);
-    EXPECT_TRUE(e.ok()) << e.status();
-    if (!e.ok()) return std::pair<dtype, std::vector<int>>{};
-    sampling_params p;
-    p.max_tokens = 48;
-    return std::pair{(*e)->options().weight_type,
-                     (*e)->generate(*(*e)->encode_prompt("Once upon a time"), p).token_ids};
-  };
-  const auto [auto_type, q8_tokens] = run(true, dtype::f32);
-  const auto [f32_type, f32_tokens] = run(false, dtype::f32);
+  const auto [auto_type, q8_tokens] = settled_dtype_and_tokens(gguf, true);
+  const auto [f32_type, f32_tokens] = settled_dtype_and_tokens(gguf, false);
   EXPECT_EQ(auto_type, dtype::q8_0);
   EXPECT_EQ(f32_type, dtype::f32);
   ASSERT_EQ(q8_tokens.size(), 48u);
